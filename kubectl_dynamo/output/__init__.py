@@ -1,0 +1,4 @@
+"""Printers: turn view models into tables, JSON, YAML and coloured text.
+
+Only this package decides colour and layout; commands hand it data.
+"""
