@@ -1,0 +1,212 @@
+"""Scaling a live graph: read, plan, write with optimistic locking, retry on conflict.
+
+The graph write is one JSON patch for all graph-owned services, guarded by a
+``test`` of the resourceVersion read, so a concurrent writer makes it fail as a
+whole. Adapter writes go to each adapter's ``/scale`` subresource. When a request
+needs more than one write, each is first sent with ``dryRun=All`` so that RBAC,
+admission webhooks and conflicts surface before anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable, Dict, List, Optional, Sequence
+
+from kubectl_dynamo.api.kinds import DGD, DGDSA, HPA
+from kubectl_dynamo.errors import ClusterError, ConflictError, NotFoundError
+from kubectl_dynamo.scale import rules
+from kubectl_dynamo.scale.plan import GRAPH, Plan, ServiceChange, Write, plan_scale
+from kubectl_dynamo.scale.request import ScaleRequest, resolve_targets
+
+#: Attempts at a write that keeps losing races before giving up.
+MAX_ATTEMPTS = 5
+
+
+@dataclass
+class Events:
+    """Callbacks through which the core reports to the user while it works."""
+
+    warn: Callable[[str], None] = lambda message: None
+    note: Callable[[str], None] = lambda message: None
+    debug: Callable[[str], None] = lambda message: None
+    #: Receives each ``GraphStatus`` while ``--wait`` waits.
+    progress: Callable[[object], None] = lambda status: None
+
+
+@dataclass
+class LiveState:
+    dgd: dict
+    #: Adapters listed for the graph, or None when the cluster could not list them.
+    adapters: Optional[List[dict]]
+    hpas: List[dict]
+
+
+@dataclass
+class LiveOutcome:
+    plan: Plan
+    #: Writes sent, in order (for a client dry run: the writes that would be sent).
+    written: List[Write] = field(default_factory=list)
+    dry_run: Optional[str] = None
+    attempts: int = 1
+
+
+class PartialWriteError(ClusterError):
+    """A later write failed after earlier ones succeeded; the message lists both."""
+
+
+def read_state(cluster, namespace: str, name: str, events: Events) -> LiveState:
+    """Read the graph, its scaling adapters and the HorizontalPodAutoscalers of the namespace."""
+    try:
+        dgd = cluster.get(DGD, name, namespace)
+    except NotFoundError:
+        raise NotFoundError(
+            f'dynamographdeployments.nvidia.com "{name}" not found in namespace {namespace}',
+            status=404, reason="NotFound",
+            hint=f"List the graphs with: kubectl get dynamographdeployments -n {namespace}",
+        ) from None
+    dgd.setdefault("metadata", {}).setdefault("namespace", namespace)
+
+    adapters: Optional[List[dict]]
+    try:
+        adapters = cluster.list(DGDSA, namespace, label_selector=f"{rules.GRAPH_LABEL}={name}").items
+    except NotFoundError:
+        # The adapter CRD is not installed: an operator from before scaling adapters, so the graph owns every count.
+        adapters = []
+    except ClusterError as exc:
+        events.debug(f"cannot list scaling adapters ({exc}); deciding from the operator's rule")
+        adapters = None
+
+    hpas: List[dict] = []
+    try:
+        hpas = cluster.list(HPA, namespace).items
+    except ClusterError as exc:
+        events.debug(f"cannot list HorizontalPodAutoscalers ({exc}); not checking for autoscalers")
+    return LiveState(dgd, adapters, hpas)
+
+
+def plan_live(state: LiveState, request: ScaleRequest, *, now: Optional[datetime] = None, done: Sequence[str] = ()) -> Plan:
+    """Return the plan for ``request`` on ``state``, leaving out the services in ``done``."""
+    services = rules.services_of(state.dgd)
+    counts = resolve_targets(request.targets, list(services), state.dgd["metadata"]["name"])
+    counts = {service: replicas for service, replicas in counts.items() if service not in done}
+    return plan_scale(
+        state.dgd, counts, adapters=state.adapters, hpas=state.hpas,
+        current_replicas=request.current_replicas, force=request.force, now=now,
+    )
+
+
+def execute(cluster, request: ScaleRequest, state: LiveState, plan: Plan, events: Events) -> LiveOutcome:
+    """Send the plan's writes; on a lost race, read again, plan the rest again and retry."""
+    outcome = LiveOutcome(plan, dry_run=request.dry_run)
+    if request.dry_run == "client":
+        outcome.written = list(plan.writes)
+        return outcome
+
+    namespace, name = plan.namespace, plan.graph
+    written: List[Write] = []
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        outcome.attempts = attempt
+        try:
+            if len(plan.writes) > 1 and request.dry_run is None:
+                for write in plan.writes:
+                    _send(cluster, write, dry_run=True)
+            for write in plan.writes:
+                _send(cluster, write, dry_run=request.dry_run == "server")
+                written.append(write)
+            outcome.written = written
+            return outcome
+        except ClusterError as exc:
+            if not _lost_race(cluster, exc, plan, namespace, name):
+                raise _failure(exc, plan, written, request) from None
+            events.debug(f"attempt {attempt}: {exc}; reading {name} again")
+        state = read_state(cluster, namespace, name, events)
+        done = [change.service for write in written for change in write.changes]
+        fresh = plan_live(state, request, done=done)
+        plan.changes = [c for c in plan.changes if c.service in done] + fresh.changes
+        plan.writes, plan.resource_version = fresh.writes, fresh.resource_version
+        if not plan.writes:
+            outcome.written = written
+            return outcome
+
+    services = ", ".join(c.service for w in plan.writes for c in w.changes)
+    prefix = _written_summary(written)
+    raise ConflictError(
+        f"gave up scaling {services} after {MAX_ATTEMPTS} attempts: dynamographdeployment {name} changed between "
+        f"every read and write; {prefix or 'nothing was written'}",
+        status=409, reason="Conflict",
+        hint="Another writer (the operator, a planner or Flux) is changing the graph; retry in a moment.",
+    )
+
+
+def _send(cluster, write: Write, *, dry_run: bool) -> dict:
+    return cluster.patch(
+        write.kind, write.name, write.body, patch_type=write.patch_type,
+        namespace=write.namespace, subresource=write.subresource, dry_run=dry_run,
+    )
+
+
+def _lost_race(cluster, error: ClusterError, plan: Plan, namespace: str, name: str) -> bool:
+    """Return whether ``error`` means another writer changed the object first.
+
+    A stale resourceVersion in a merge patch gives 409. A failed JSON-patch
+    ``test`` gives 422 on a real API server, so a 422 counts as a lost race only
+    when the graph's resourceVersion has moved since it was read.
+    """
+    if isinstance(error, ConflictError) or error.status == 409:
+        return True
+    if error.status != 422:
+        return False
+    try:
+        live = cluster.get(DGD, name, namespace)
+    except ClusterError:
+        return False
+    return str((live.get("metadata") or {}).get("resourceVersion", "")) != plan.resource_version
+
+
+def _written_summary(written: Sequence[Write]) -> str:
+    if not written:
+        return ""
+    parts = [f"{c.service} {c.current} -> {c.desired} ({w.resource})" for w in written for c in w.changes]
+    return "already written: " + ", ".join(parts)
+
+
+def _failure(error: ClusterError, plan: Plan, written: List[Write], request: ScaleRequest) -> ClusterError:
+    """Return the error to raise for a failed write, naming what was and was not written."""
+    pending = [w for w in plan.writes if w not in written]
+    target = pending[0] if pending else None
+    verb = "patch" if target is None or target.subresource is None else "patch"
+    resource = f"{target.kind.resource}" + (f"/{target.subresource}" if target and target.subresource else "") if target else ""
+    what = f"{target.resource}" if target else plan.graph
+    reason = str(error)
+    hint = error.hint
+    if error.status == 403 and "admission webhook" not in reason:
+        message = f"not allowed to {verb} {what} in namespace {plan.namespace}: {reason}"
+        hint = f"Check your permissions with: kubectl auth can-i {verb} {resource} -n {plan.namespace}"
+    elif "admission webhook" in reason or "scaling adapter" in reason.lower():
+        message = f"the admission webhook rejected the change of {what}: {reason}"
+        if target is not None and target.kind is DGD:
+            names = ", ".join(rules.adapter_name(plan.graph, c.service) for c in target.changes)
+            hint = (f"The operator expects a scaling adapter ({names}) to own the count; "
+                    f"it may not exist yet. Retry in a moment.")
+    else:
+        message = f"failed to scale {what}: {reason}"
+    done = _written_summary(written)
+    message += f"; {done}" if done else "; nothing was written"
+    if written:
+        undo = " ".join(f"{c.service}={c.current}" for w in written for c in w.changes)
+        hint = (hint + " " if hint else "") + f"To undo what was written: kubectl dynamo scale {plan.graph} {undo} -n {plan.namespace}"
+        return PartialWriteError(message, status=error.status, reason=error.reason, hint=hint)
+    return type(error)(message, status=error.status, reason=error.reason, hint=hint)
+
+
+def changed_services(plan: Plan) -> List[ServiceChange]:
+    return [c for c in plan.changes if not c.unchanged]
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def owners(plan: Plan) -> Dict[str, str]:
+    return {c.service: (c.adapter if c.owner != GRAPH and c.adapter else "graph") for c in plan.changes}

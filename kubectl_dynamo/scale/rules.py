@@ -1,0 +1,110 @@
+"""Operator facts about who owns a service's replica count (pure).
+
+Mirrors the Dynamo 0.8.0 operator: ``reconcileScalingAdapters`` in
+dynamographdeployment_controller.go, the adapter controller in
+dynamographdeploymentscalingadapter_controller.go, ``validateReplicasChanges`` in
+webhook/validation/dynamographdeployment.go and ``GetNumberOfNodes`` in
+api/v1alpha1/dynamocomponentdeployment_types.go.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Optional
+
+Object = Dict[str, Any]
+
+GRAPH_LABEL = "nvidia.com/dynamo-graph-deployment-name"
+COMPONENT_LABEL = "nvidia.com/dynamo-component"
+
+#: The CRD default of ``multinode.nodeCount`` (minimum 2) at Dynamo 0.8.0.
+DEFAULT_NODE_COUNT = 2
+
+
+def services_of(dgd: Object) -> Dict[str, Object]:
+    return ((dgd.get("spec") or {}).get("services")) or {}
+
+
+def current_replicas(service: Object) -> int:
+    """Return the service's replica count; the operator and its webhook read an unset count as 1."""
+    value = service.get("replicas")
+    return 1 if value is None else int(value)
+
+
+def node_count(service: Object) -> int:
+    """Return the nodes per replica: ``multinode.nodeCount``, or 1 for a single-node service."""
+    multinode = service.get("multinode")
+    if multinode is None:
+        return 1
+    value = multinode.get("nodeCount")
+    return DEFAULT_NODE_COUNT if value is None else int(value)
+
+
+def is_multinode(service: Object) -> bool:
+    return node_count(service) > 1
+
+
+def gpus_per_node(service: Object) -> int:
+    """Return the GPUs one pod asks for (``resources.limits.gpu``, else ``requests.gpu``), 0 if unset."""
+    resources = service.get("resources") or {}
+    for section in ("limits", "requests"):
+        value = (resources.get(section) or {}).get("gpu")
+        if value not in (None, ""):
+            try:
+                return int(str(value))
+            except ValueError:
+                return 0
+    return 0
+
+
+def adapter_name(graph: str, service: str) -> str:
+    """Return the adapter's name: ``<graph>-<lower-case service>`` (``generateAdapterName``)."""
+    return f"{graph}-{service.lower()}"
+
+
+def adapter_expected(service: Object) -> bool:
+    """Return whether the operator gives this service an adapter, when the cluster cannot say.
+
+    Dynamo 0.8.0 creates one for every service unless ``scalingAdapter.disable`` is
+    true. Later operators create one only on ``scalingAdapter.enabled: true``; a
+    0.8.0 API server prunes that unknown field, so its presence on a live object
+    means the newer opt-in rule applies.
+    """
+    settings = service.get("scalingAdapter") or {}
+    if "enabled" in settings:
+        return bool(settings.get("enabled"))
+    return not bool(settings.get("disable"))
+
+
+def adapter_for(adapters: Iterable[Object], graph: str, service: str) -> Optional[Object]:
+    """Return the live adapter of ``service`` among ``adapters`` listed for the graph, or None.
+
+    An adapter matches by ``spec.dgdRef`` (what the adapter controller follows) or,
+    failing that, by the graph and component labels the DGD controller sets.
+    Adapters being deleted are skipped.
+    """
+    for adapter in adapters:
+        meta = adapter.get("metadata") or {}
+        if meta.get("deletionTimestamp"):
+            continue
+        ref = (adapter.get("spec") or {}).get("dgdRef") or {}
+        if ref.get("name") == graph and ref.get("serviceName") == service:
+            return adapter
+        labels = meta.get("labels") or {}
+        if not ref and labels.get(GRAPH_LABEL) == graph and labels.get(COMPONENT_LABEL) == service:
+            return adapter
+    return None
+
+
+def planner_services(dgd: Object) -> List[str]:
+    return sorted(name for name, spec in services_of(dgd).items() if (spec or {}).get("componentType") == "planner")
+
+
+def hpas_targeting(hpas: Iterable[Object], adapter: str) -> List[str]:
+    """Return the names of the HorizontalPodAutoscalers whose scale target is the adapter."""
+    names = []
+    for hpa in hpas:
+        target = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+        api_group = str(target.get("apiVersion", "")).split("/")[0]
+        if target.get("kind") == "DynamoGraphDeploymentScalingAdapter" and target.get("name") == adapter and api_group in ("", "nvidia.com"):
+            names.append((hpa.get("metadata") or {}).get("name", ""))
+    return sorted(names)

@@ -1,0 +1,127 @@
+"""The ``scale`` use case: one call from the command line to a finished ``ScaleReport``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Optional
+
+from kubectl_dynamo.errors import ClusterError, UsageError
+from kubectl_dynamo.scale import gitfile
+from kubectl_dynamo.scale.flux import flux_notice
+from kubectl_dynamo.scale.live import Events, LiveOutcome, execute, plan_live, read_state
+from kubectl_dynamo.scale.plan import Plan
+from kubectl_dynamo.scale.request import ScaleRequest
+
+
+@dataclass
+class ScaleReport:
+    request: ScaleRequest
+    namespace: str = ""
+    file_edit: Optional[gitfile.FileEdit] = None
+    commit: Optional[gitfile.Commit] = None
+    live: Optional[LiveOutcome] = None
+    #: The ``GraphStatus`` that ended ``--wait``.
+    wait_status: Any = None
+
+
+def check_options(request: ScaleRequest) -> None:
+    """Raise UsageError for option combinations that cannot work together."""
+    if request.commit and not request.git_file:
+        raise UsageError("--commit needs --git-file PATH, the graph's file in your Git checkout")
+    if request.also_live and not request.git_file:
+        raise UsageError("--also-live only makes sense with --git-file; without it, scale writes to the cluster anyway")
+    if request.wait and not request.writes_live:
+        raise UsageError(
+            "--wait needs a live write: with --git-file alone nothing changes in the cluster until Flux applies the commit",
+            hint="Add --also-live, or push the commit and wait with `kubectl dynamo status NAME`.",
+        )
+    if request.wait and request.dry_run:
+        raise UsageError("--wait cannot be combined with --dry-run: nothing is written to wait for")
+    if request.timeout <= 0:
+        raise UsageError(f"invalid --timeout {request.timeout:g}: expected a number of seconds > 0")
+
+
+def scale(request: ScaleRequest, *, connect: Callable[[], Any], events: Events, now: Optional[datetime] = None) -> ScaleReport:
+    """Plan every change, then write the Git file, commit, write the cluster and wait, in that order.
+
+    Every check (file, graph, services, counts, preconditions) runs before the
+    first write, so a rejected request leaves both the file and the cluster as
+    they were.
+    """
+    check_options(request)
+    report = ScaleReport(request, namespace=request.namespace or "")
+
+    if request.git_file:
+        report.file_edit = gitfile.plan_file_edit(
+            request.git_file, request.name, request.namespace, request.targets,
+            current_replicas=None if request.writes_live else request.current_replicas, force=request.force,
+        )
+        if request.commit and not request.dry_run and not report.file_edit.unchanged:
+            gitfile.check_committable(request.git_file)
+
+    cluster = plan = state = None
+    if request.writes_live:
+        cluster = connect()
+        report.namespace = request.namespace or cluster.namespace
+        state = read_state(cluster, report.namespace, request.name, events)
+        plan = plan_live(state, request, now=now)
+        _announce(plan, events)
+        _warn_about_flux(cluster, state.dgd, plan, request, events, now)
+
+    edit = report.file_edit
+    if edit is not None and not request.dry_run and not edit.unchanged:
+        gitfile.write_file_edit(edit)
+        for warning in edit.warnings:
+            events.warn(warning)
+        if request.commit:
+            report.commit = gitfile.commit_file_edit(edit)
+
+    if plan is not None:
+        report.live = execute(cluster, request, state, plan, events)
+        if request.wait:
+            report.wait_status = _wait(cluster, report, plan, events)
+    return report
+
+
+def _announce(plan: Plan, events: Events) -> None:
+    for note in plan.notes:
+        events.note(note)
+    for warning in plan.warnings:
+        events.warn(warning)
+    if plan.gpus_before != plan.gpus_after:
+        events.note(f"GPUs of the scaled services: {plan.gpus_before} -> {plan.gpus_after}")
+
+
+def _warn_about_flux(cluster, dgd: dict, plan: Plan, request: ScaleRequest, events: Events, now: Optional[datetime]) -> None:
+    changed = [c.service for c in plan.changes if not c.unchanged]
+    if not changed:
+        return
+    from kubectl_dynamo.flux.sync import flux_sync
+
+    try:
+        sync = flux_sync(cluster, dgd)
+    except ClusterError as exc:
+        events.debug(f"cannot read the graph's Kustomization ({exc}); not checking what Flux will do")
+        return
+    if request.git_file:
+        hint = "Push the commit before then, so that Git has the new count."
+    else:
+        pairs = " ".join(f"{c.service}={c.desired}" for c in plan.changes if not c.unchanged)
+        hint = (f"To keep the new count, change it in Git: kubectl dynamo scale {plan.graph} {pairs} "
+                f"--git-file <the graph's file in your checkout> --commit")
+    notice = flux_notice(sync, dgd, changed, now or datetime.now(timezone.utc), hint)
+    for note in notice.notes:
+        events.note(note)
+    for warning in notice.warnings:
+        events.warn(warning)
+
+
+def _wait(cluster, report: ScaleReport, plan: Plan, events: Events) -> Any:
+    from kubectl_dynamo.status.wait import wait_for_graph
+
+    services = {c.service: c.desired for c in plan.changes}
+    return wait_for_graph(
+        cluster, report.namespace, report.request.name,
+        services=services, timeout=report.request.timeout, on_progress=events.progress,
+    )

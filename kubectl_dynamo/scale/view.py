@@ -1,0 +1,69 @@
+"""The stdout lines of ``scale``, in kubectl's ``<kind>.<group>/<name> scaled`` style (pure)."""
+
+from __future__ import annotations
+
+import json
+from typing import List
+
+from kubectl_dynamo.api.kinds import DGD
+from kubectl_dynamo.scale.plan import resource_name
+from kubectl_dynamo.scale.run import ScaleReport
+
+
+def report_lines(report: ScaleReport) -> List[str]:
+    """Return the result lines: the file edit, the commit, one line per service written, the wait."""
+    lines: List[str] = []
+    request = report.request
+    suffix = {"client": " (dry run)", "server": " (server dry run)"}.get(request.dry_run or "", "")
+
+    edit = report.file_edit
+    if edit is not None:
+        if request.dry_run and not edit.unchanged:
+            lines.extend(edit.diff().rstrip("\n").splitlines())
+        for change in edit.changes:
+            if change.unchanged:
+                lines.append(f"{edit.path} unchanged: service {change.service} already has {change.current} replicas")
+            else:
+                action = "added" if change.inserted else "set"
+                lines.append(f"{edit.path} edited{suffix}: service {change.service} {change.current} -> {change.desired} "
+                             f"(replicas {action} at line {change.line})")
+        if report.commit is not None:
+            lines.append(f"[{report.commit.branch} {report.commit.sha}] {report.commit.subject}")
+
+    live = report.live
+    if live is not None:
+        graph = resource_name(DGD, live.plan.graph)
+        if live.dry_run == "client":
+            for write in live.written:
+                lines.append(f"PATCH {write.path} ({write.content_type})")
+                lines.append(json.dumps(write.body, indent=2))
+        written = {change.service: write for write in live.written for change in write.changes}
+        for change in live.plan.changes:
+            write = written.get(change.service)
+            if change.unchanged:
+                lines.append(f"{graph} unchanged: service {change.service} already has {change.current} replicas")
+            elif write is not None:
+                where = "scale subresource" if write.subresource else change.field_path
+                lines.append(f"{write.resource} scaled{suffix}: service {change.service} "
+                             f"{change.current} -> {change.desired} ({where})")
+        if report.wait_status is not None:
+            counts = ", ".join(f"{c.service} {c.desired}" for c in live.plan.changes)
+            lines.append(f"{graph} ready: {counts} replicas updated and ready")
+    return lines
+
+
+class ProgressPrinter:
+    """Prints one line per change of the waited-for services' counts while ``--wait`` waits."""
+
+    def __init__(self, write) -> None:
+        self.write = write
+        self.last = ""
+
+    def __call__(self, status) -> None:
+        parts = []
+        for service in getattr(status, "services", None) or []:
+            parts.append(f"{service.name} {service.ready}/{service.desired} ready, {service.updated} updated")
+        line = "waiting: " + "; ".join(parts) if parts else ""
+        if line and line != self.last:
+            self.last = line
+            self.write(line)
