@@ -1,0 +1,190 @@
+"""Reading what a graph looks like in a cluster: its children and the operator's settings.
+
+Children are found with one list request per kind: kinds whose objects the
+operator labels with the graph name are listed by that label, the rest (PVCs,
+discovery RBAC) are listed in the namespace and matched by the rendered names.
+Only objects that a DGD or DCD owns count as children the operator would delete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+from kubectl_dynamo.api import kinds
+from kubectl_dynamo.api.kinds import ResourceKind, kind_for
+from kubectl_dynamo.diff.normalize import object_key
+from kubectl_dynamo.errors import ClusterError
+
+Object = Dict[str, Any]
+
+GRAPH_LABEL = "nvidia.com/dynamo-graph-deployment-name"
+OPERATOR_SELECTOR = "control-plane=controller-manager,app.kubernetes.io/name=dynamo-operator"
+OPERATOR_CONTAINER = "manager"
+_OWNER_KINDS = frozenset({"DynamoGraphDeployment", "DynamoComponentDeployment"})
+
+# Kinds listed by the graph label even when the rendering has none of them, so that
+# children the operator would delete show up.
+_ALWAYS_LISTED = (kinds.DCD, kinds.DEPLOYMENT, kinds.SERVICE, kinds.DGDSA)
+
+
+@dataclass
+class LiveChildren:
+    """The live children of one graph, keyed like ``object_key``, and the kinds that failed."""
+
+    objects: Dict[Tuple[str, str, str, str], Object] = field(default_factory=dict)
+    # Live objects owned by the graph or its DCDs: deleted when no longer rendered.
+    owned: List[Tuple[str, str, str, str]] = field(default_factory=list)
+    # Kind name -> the error that listing it raised.
+    errors: Dict[str, ClusterError] = field(default_factory=dict)
+
+
+def fetch_children(cluster, namespace: str, graph: str, rendered: List[Object], extra_kinds: Tuple[ResourceKind, ...] = ()) -> LiveChildren:
+    """List the live children of ``graph`` with one request per kind."""
+    result = LiveChildren()
+    by_label: Dict[str, ResourceKind] = {kind.kind: kind for kind in _ALWAYS_LISTED + tuple(extra_kinds)}
+    by_name: Dict[str, ResourceKind] = {}
+    wanted_names: Dict[str, set] = {}
+    for obj in rendered:
+        kind = kind_for(obj.get("apiVersion", ""), obj.get("kind", ""))
+        if kind is None:
+            continue
+        labels = (obj.get("metadata") or {}).get("labels") or {}
+        if labels.get(GRAPH_LABEL) == graph:
+            by_label.setdefault(kind.kind, kind)
+        else:
+            by_name.setdefault(kind.kind, kind)
+            wanted_names.setdefault(kind.kind, set()).add((obj.get("metadata") or {}).get("name"))
+    rendered_kinds = {obj.get("kind") for obj in rendered}
+
+    for kind in by_label.values():
+        items = _list(cluster, kind, namespace, f"{GRAPH_LABEL}={graph}", result, required=kind.kind in rendered_kinds)
+        for obj in items:
+            _add(result, obj, kind)
+            if _owned_by_graph(obj):
+                result.owned.append(object_key(obj))
+    for kind in by_name.values():
+        if kind.kind in by_label:
+            continue
+        items = _list(cluster, kind, namespace, None, result, required=True)
+        for obj in items:
+            if (obj.get("metadata") or {}).get("name") in wanted_names[kind.kind]:
+                _add(result, obj, kind)
+    return result
+
+
+def _list(cluster, kind: ResourceKind, namespace: str, selector: Optional[str], result: LiveChildren, *, required: bool) -> List[Object]:
+    try:
+        return cluster.list(kind, namespace, label_selector=selector).items
+    except ClusterError as exc:
+        # A kind the cluster does not serve has no live objects; that only matters when it was rendered.
+        if exc.status == 404 and not required:
+            return []
+        result.errors[kind.kind] = exc
+        return []
+
+
+def _add(result: LiveChildren, obj: Object, kind: ResourceKind) -> None:
+    # List items carry no apiVersion and kind in some servers' answers; take them from the request.
+    obj.setdefault("apiVersion", kind.api_version)
+    obj.setdefault("kind", kind.kind)
+    result.objects[object_key(obj)] = obj
+
+
+def _owned_by_graph(obj: Object) -> bool:
+    references = (obj.get("metadata") or {}).get("ownerReferences") or []
+    return any(isinstance(ref, dict) and ref.get("kind") in _OWNER_KINDS for ref in references)
+
+
+# --- operator settings -------------------------------------------------------------------
+
+
+@dataclass
+class ResolvedSettings:
+    settings: Any
+    # Where the settings came from, for a note on stderr.
+    source: str
+    notes: List[str] = field(default_factory=list)
+
+
+def resolve_settings(cluster, namespace: str, profile: str) -> ResolvedSettings:
+    """Return the operator settings for rendering against this cluster.
+
+    Flags come from the args of the live operator Deployment's ``manager``
+    container when it can be read; the Grove, LeaderWorkerSet and Kai scheduler
+    switches come from API discovery, as the operator detects them at start-up.
+    """
+    from kubectl_dynamo.render.v0_8.settings import OperatorSettings
+
+    notes: List[str] = []
+    settings = OperatorSettings()
+    source = "profile defaults"
+    args, where, problem = _operator_args(cluster, namespace)
+    parser = _settings_parser()
+    if args is not None and parser is not None:
+        settings = parser(args)
+        source = f"operator Deployment {where}"
+    elif args is not None:
+        notes.append(f"note: found the operator Deployment {where}, but this build cannot read its flags; rendering with the {profile} profile defaults")
+    else:
+        notes.append(f"note: {problem}; rendering with the {profile} profile defaults (Helm release dynamo-platform in dynamo-system)")
+
+    try:
+        groups = set(cluster.api_groups())
+    except ClusterError as exc:
+        notes.append(f"note: API discovery failed ({exc}); assuming Grove, LeaderWorkerSet and Kai scheduler are absent")
+        groups = set()
+    settings = dataclasses.replace(
+        settings,
+        grove_enabled="grove.io" in groups,
+        lws_enabled="leaderworkerset.x-k8s.io" in groups and "scheduling.volcano.sh" in groups,
+        kai_scheduler_enabled="scheduling.run.ai" in groups,
+    )
+    return ResolvedSettings(settings, source, notes)
+
+
+def _settings_parser():
+    try:
+        module = importlib.import_module("kubectl_dynamo.render.v0_8.settings")
+    except ImportError:  # pragma: no cover - the module ships with the package
+        return None
+    return getattr(module, "settings_from_operator_args", None)
+
+
+def _operator_args(cluster, namespace: str) -> Tuple[Optional[List[str]], str, str]:
+    """Return the manager container's args, where they came from, and why they are missing."""
+    try:
+        deployments = cluster.list(kinds.DEPLOYMENT, all_namespaces=True, label_selector=OPERATOR_SELECTOR).items
+    except ClusterError as exc:
+        return None, "", f"cannot list operator Deployments ({exc})"
+    if not deployments:
+        return None, "", f"no operator Deployment found (labels {OPERATOR_SELECTOR})"
+    chosen = _pick_operator(deployments, namespace)
+    metadata = chosen.get("metadata") or {}
+    where = f"{metadata.get('namespace', '')}/{metadata.get('name', '')}"
+    containers = ((chosen.get("spec") or {}).get("template") or {}).get("spec", {}).get("containers") or []
+    for container in containers:
+        if container.get("name") == OPERATOR_CONTAINER:
+            return [str(arg) for arg in container.get("args") or []], where, ""
+    return None, where, f"the operator Deployment {where} has no {OPERATOR_CONTAINER!r} container"
+
+
+def _pick_operator(deployments: List[Object], namespace: str) -> Object:
+    """Prefer the operator restricted to ``namespace``, then a cluster-wide one."""
+
+    def restricted_to(deployment: Object) -> str:
+        for container in deployment.get("spec", {}).get("template", {}).get("spec", {}).get("containers") or []:
+            for arg in container.get("args") or []:
+                if str(arg).lstrip("-").startswith("restrictedNamespace="):
+                    return str(arg).split("=", 1)[1]
+        return ""
+
+    for deployment in deployments:
+        if restricted_to(deployment) == namespace:
+            return deployment
+    for deployment in deployments:
+        if not restricted_to(deployment):
+            return deployment
+    return deployments[0]
