@@ -142,3 +142,31 @@ def owner_reference(api_version: str, kind: str, name: str, uid: Optional[str] =
     ref["controller"] = True
     ref["blockOwnerDeletion"] = True
     return ref
+
+
+def kube_labels(dcd: Mapping[str, Any]) -> Dict[str, str]:
+    """Labels of a DCD's children: ``spec.labels``, ``metadata.labels`` over them, then the model hash.
+
+    getKubeLabels in dynamocomponentdeployment_controller.go, Dynamo 0.8.0.
+    """
+    spec = dcd.get("spec") or {}
+    labels = dict(spec.get("labels") or {})
+    labels.update((dcd.get("metadata") or {}).get("labels") or {})
+    model = (spec.get("modelRef") or {}).get("name")
+    if model:
+        labels[LABEL_BASE_MODEL_HASH] = model_hash(model)
+    return labels
+
+
+def kube_annotations(dcd: Mapping[str, Any]) -> Dict[str, str]:
+    """Annotations of a DCD's children: ``spec.annotations``, ``extraPodMetadata.annotations``, the model name.
+
+    getKubeAnnotations in dynamocomponentdeployment_controller.go, Dynamo 0.8.0.
+    """
+    spec = dcd.get("spec") or {}
+    annotations = dict(spec.get("annotations") or {})
+    annotations.update((spec.get("extraPodMetadata") or {}).get("annotations") or {})
+    model = (spec.get("modelRef") or {}).get("name")
+    if model:
+        annotations[ANNOTATION_BASE_MODEL] = model
+    return annotations
