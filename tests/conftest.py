@@ -1,4 +1,5 @@
-"""Fixtures shared by every test: the plugin on PATH, real kubectl, and the CLI runner."""
+"""Fixtures shared by every test: the plugin on PATH, real kubectl, the CLI runner and
+the test API server (``api_server``, see tests/fakeapi and docs/testing.md)."""
 
 from __future__ import annotations
 
@@ -92,3 +93,29 @@ def plugin_env(plugin_path, tmp_path) -> dict:
 def run_process(args: List[str], env: dict, *, input: Optional[str] = None, timeout: float = 60) -> Result:
     proc = subprocess.run(args, env=env, input=input, capture_output=True, text=True, timeout=timeout)
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def api_server(tmp_path):
+    """A fresh Kubernetes API server on 127.0.0.1 for this test (``tests.fakeapi.FakeApiServer``).
+
+    ``.kubeconfig`` is a kubeconfig whose current context has namespace ``default``;
+    ``.env`` is os.environ plus KUBECONFIG for subprocesses such as kubectl.
+    """
+    from tests.fakeapi import FakeApiServer
+
+    server = FakeApiServer(tmp_path / "fakeapi").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def live_cli(api_server):
+    """Like ``cli``, with KUBECONFIG pointing at ``api_server``."""
+
+    def run_live(args: List[str], *, stdin: Optional[str] = None, env: Optional[dict] = None) -> Result:
+        return invoke(args, stdin=stdin, env={"KUBECONFIG": api_server.kubeconfig, **(env or {})})
+
+    return run_live
