@@ -1,0 +1,89 @@
+"""Render every DGD found in files, directories and stdin: the core of `kubectl dynamo render`.
+
+Reads the documents, passes over those that are not DGDs (with a note), renders
+each DGD with ``render_graph``, and reports the problems of all documents
+together, each prefixed with the file and document it came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+from kubectl_dynamo.api.load import load_documents
+from kubectl_dynamo.errors import InputError, UsageError, ValidationError
+from kubectl_dynamo.render.api import RenderOptions, render_graph
+
+Object = Dict[str, Any]
+
+DGD_KIND = "DynamoGraphDeployment"
+
+# Kinds the renderer can produce, with the names --kind accepts for each.
+KIND_ALIASES: Dict[str, Sequence[str]] = {
+    "Deployment": ("deployment", "deployments", "deploy"),
+    "DynamoComponentDeployment": ("dynamocomponentdeployment", "dynamocomponentdeployments", "dcd"),
+    "DynamoGraphDeploymentScalingAdapter": ("dynamographdeploymentscalingadapter", "dynamographdeploymentscalingadapters", "dgdsa"),
+    "Ingress": ("ingress", "ingresses", "ing"),
+    "LeaderWorkerSet": ("leaderworkerset", "leaderworkersets", "lws"),
+    "PersistentVolumeClaim": ("persistentvolumeclaim", "persistentvolumeclaims", "pvc"),
+    "PodCliqueSet": ("podcliqueset", "podcliquesets", "pcs"),
+    "PodGroup": ("podgroup", "podgroups", "pg"),
+    "Role": ("role", "roles"),
+    "RoleBinding": ("rolebinding", "rolebindings"),
+    "Service": ("service", "services", "svc"),
+    "ServiceAccount": ("serviceaccount", "serviceaccounts", "sa"),
+    "VirtualService": ("virtualservice", "virtualservices", "vs"),
+}
+
+
+@dataclass
+class RenderedFiles:
+    objects: List[Object] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)  # deprecated or ignored fields
+    notes: List[str] = field(default_factory=list)  # documents passed over
+
+
+def resolve_kinds(names: Iterable[str]) -> Optional[set]:
+    """Turn --kind values (kind, plural or short name, any case, comma-separated) into kinds."""
+    wanted = set()
+    for value in names:
+        for name in filter(None, (part.strip() for part in value.split(","))):
+            lowered = name.lower().split(".")[0]
+            match = [kind for kind, aliases in KIND_ALIASES.items() if lowered == kind.lower() or lowered in aliases]
+            if not match:
+                known = ", ".join(sorted(KIND_ALIASES))
+                raise UsageError(f"--kind {name!r} is not a kind the renderer produces; choose from: {known}")
+            wanted.update(match)
+    return wanted or None
+
+
+def render_files(paths: Sequence[str], options: RenderOptions, kinds: Iterable[str] = ()) -> RenderedFiles:
+    """Render every DGD in ``paths``; raise ``ValidationError`` with the problems of all of them."""
+    wanted = resolve_kinds(kinds)
+    documents = load_documents(paths)
+    result = RenderedFiles()
+    problems: List[str] = []
+    rendered_any = False
+    for document in documents:
+        if document.kind != DGD_KIND:
+            what = f"{document.kind or 'a document without kind'} {document.name}".strip()
+            result.notes.append(f"{document.origin}: skipped {what}: not a {DGD_KIND}")
+            continue
+        rendered_any = True
+        graph_options = options
+        if not (document.body.get("metadata") or {}).get("namespace"):
+            graph_options = dataclasses.replace(options, namespace=options.namespace or "default")
+        try:
+            rendered = render_graph(document.body, graph_options)
+        except ValidationError as exc:
+            problems += [f"{document.origin}: {problem}" for problem in exc.problems]
+            continue
+        result.warnings += [f"{document.origin}: {warning}" for warning in rendered.warnings]
+        result.objects += [o for o in rendered.objects if wanted is None or o.get("kind") in wanted]
+    if problems:
+        raise ValidationError(problems, hint="Fix the fields named above; nothing was rendered.")
+    if not rendered_any:
+        where = ", ".join(paths)
+        raise InputError(f"no {DGD_KIND} found in {where}", hint="Give -f the file that holds the graph.")
+    return result
