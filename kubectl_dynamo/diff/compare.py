@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from deepdiff import DeepDiff
 
-from kubectl_dynamo.diff.normalize import keyed_list, normalize, normalize_pair, sort_keyed_lists
+from kubectl_dynamo.diff.normalize import ORDERED_LISTS, keyed_list, normalize, normalize_pair, sort_keyed_lists
 from kubectl_dynamo.errors import UsageError
 
 Object = Dict[str, Any]
@@ -181,12 +181,12 @@ def mask_secret_data(old: Optional[Object], new: Optional[Object]) -> None:
 # --- keyed form --------------------------------------------------------------------------
 
 
-def _to_keyed(value: Any) -> Any:
+def _to_keyed(value: Any, key: str = "") -> Any:
     """Turn lists keyed by name into maps from ``\\0name`` to item, recursively."""
     if isinstance(value, dict):
-        return {key: _to_keyed(child) for key, child in value.items()}
+        return {child_key: _to_keyed(child, child_key) for child_key, child in value.items()}
     if isinstance(value, list):
-        if keyed_list(value) and len({item["name"] for item in value}) == len(value):
+        if key not in ORDERED_LISTS and keyed_list(value) and len({item["name"] for item in value}) == len(value):
             return {_ITEM + item["name"]: _to_keyed(item) for item in value}
         return [_to_keyed(item) for item in value]
     return value

@@ -47,7 +47,7 @@ _KEEP_EMPTY = frozenset({"emptyDir"})
 _QUANTITY_KEYS = frozenset({"sizeLimit", "divisor", "storage"})
 _QUANTITY_MAPS = frozenset({"limits", "requests", "capacity", "hard", "overhead"})
 # Lists whose order matters even though every item has a name: init containers run in order.
-_ORDERED_LISTS = frozenset({"initContainers"})
+ORDERED_LISTS = frozenset({"initContainers"})
 
 
 def normalize(obj: Object) -> Object:
@@ -100,7 +100,7 @@ def sort_keyed_lists(value: Any, key: str = "") -> Any:
     elif isinstance(value, list):
         for item in value:
             sort_keyed_lists(item)
-        if key not in _ORDERED_LISTS and keyed_list(value):
+        if key not in ORDERED_LISTS and keyed_list(value):
             value.sort(key=lambda item: (item["name"], str(item.get("mountPath", ""))))
     return value
 
@@ -193,8 +193,8 @@ def default_pod_spec(spec: Object) -> None:
 def _default_container(container: Object, *, host_network: bool) -> None:
     container.setdefault("terminationMessagePath", "/dev/termination-log")
     container.setdefault("terminationMessagePolicy", "File")
-    if "imagePullPolicy" not in container and container.get("image"):
-        container["imagePullPolicy"] = _pull_policy(container["image"])
+    if "imagePullPolicy" not in container:
+        container["imagePullPolicy"] = _pull_policy(str(container.get("image") or ""))
     for port in container.get("ports") or []:
         port.setdefault("protocol", "TCP")
         if host_network and "containerPort" in port:
@@ -220,7 +220,7 @@ def _default_container(container: Object, *, host_network: bool) -> None:
 
 def _pull_policy(image: str) -> str:
     """Return the pull policy the API server picks: Always for ``:latest`` or no tag, unless pinned by digest."""
-    if "@" in image:
+    if "@" in image or not image:
         return "IfNotPresent"
     last_part = image.rsplit("/", 1)[-1]
     tag = last_part.split(":", 1)[1] if ":" in last_part else ""
