@@ -12,7 +12,7 @@ from kubectl_dynamo.flux.objects import parse_duration
 from kubectl_dynamo.scale.live import Events
 from kubectl_dynamo.scale.request import ScaleRequest, parse_targets
 from kubectl_dynamo.scale.run import scale as scale_graph
-from kubectl_dynamo.scale.view import ProgressPrinter, report_lines
+from kubectl_dynamo.scale.view import report_lines
 
 
 def _seconds(text: str) -> float:
@@ -81,7 +81,7 @@ def scale(app, name: str, assignments: Tuple[str, ...], service: Optional[str], 
         also_live=also_live,
     )
     reporter = app.reporter
-    events = Events(warn=reporter.warn, note=reporter.note, debug=reporter.debug, progress=ProgressPrinter(reporter.note))
+    events = Events(warn=reporter.warn, note=reporter.note, debug=reporter.debug, progress=reporter.note)
     report = scale_graph(request, connect=app.connect, events=events)
     for line in report_lines(report):
         app.stdout.write(line + "\n")

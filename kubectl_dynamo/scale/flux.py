@@ -2,8 +2,8 @@
 
 kustomize-controller applies Git with server-side apply and force, so at each
 reconcile it sets every field that Git contains back to the Git value, including
-``spec.services.<S>.replicas``, whoever changed it (kubectl, the scaling
-adapter, the planner). Nothing is reverted while the Kustomization is suspended
+``spec.services.<S>.replicas``, whichever client changed it (kubectl, the
+scaling adapter, the planner). Nothing is reverted while the Kustomization is suspended
 or when the graph opts out with ``kustomize.toolkit.fluxcd.io/reconcile: disabled``
 or ``kustomize.toolkit.fluxcd.io/ssa: Ignore|IfNotPresent``.
 """
@@ -30,8 +30,8 @@ class FluxNotice:
 def git_sets_replicas(dgd: Object, service: str) -> Optional[bool]:
     """Return whether Flux's apply owns ``spec.services.<service>.replicas``, from managedFields.
 
-    None when the graph has no Apply entry of kustomize-controller, so the
-    answer is unknown (managedFields stripped, or Flux never applied it).
+    None when the graph has no Apply entry of kustomize-controller, so
+    ownership is unknown (managedFields stripped, or Flux never applied it).
     """
     entries = [
         entry for entry in (dgd.get("metadata") or {}).get("managedFields") or []
@@ -78,7 +78,7 @@ def flux_notice(sync: FluxSync, dgd: Object, services: Sequence[str], now: datet
         notice.notes.append(f"Flux does not apply this graph ({sync.detail}), so it keeps the new count")
         return notice
     if sync.suspended:
-        # NOTE: FluxSync does not tell a suspended source from a suspended Kustomization; with only the
+        # NOTE: FluxSync does not tell a suspended source from a suspended Kustomization. With only the
         # source suspended, Flux still re-applies the last artifact at each interval.
         notice.warnings.append(
             f"{sync.detail}; Flux keeps the new count only until it is resumed, then sets it back "

@@ -1,6 +1,6 @@
 """Changing a graph's replica counts in a local Git checkout, the GitOps way.
 
-ruamel.yaml's round-trip loader finds where each ``replicas`` value sits; the
+ruamel.yaml's round-trip loader finds where each ``replicas`` value sits. The
 new number is then spliced into the original text, so comments, key order,
 quoting, indentation and line endings stay byte for byte as they were. A
 re-parse of the result checks that nothing but the requested numbers changed.
@@ -80,8 +80,8 @@ def plan_file_edit(
 ) -> FileEdit:
     """Return the edit that sets the requested counts in ``path``, without writing it.
 
-    Raises ``InputError`` when the file cannot be read or parsed, holds no such
-    graph, or sets replicas in a form that cannot be edited safely.
+    Raises ``InputError`` when the file cannot be read or parsed, contains no
+    such graph, or sets replicas in a form that cannot be edited safely.
     """
     try:
         with open(path, "r", encoding="utf-8", newline="") as handle:
@@ -110,7 +110,7 @@ def plan_file_edit(
         if desired == 0 and rules.is_multinode(spec) and not change.unchanged:
             if not force:
                 raise UsageError(
-                    f"refusing to scale {service} to 0 in {path}: it is multinode ({rules.node_count(spec)} nodes per "
+                    f"will not scale {service} to 0 in {path} without --force: it is multinode ({rules.node_count(spec)} nodes per "
                     f"replica), and multinode services cannot run at 0 replicas",
                     hint="Scale it to 1, or pass --force to write 0 anyway.",
                 )

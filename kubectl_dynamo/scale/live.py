@@ -10,13 +10,13 @@ admission webhooks and conflicts surface before anything is written.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable, Dict, List, Optional, Sequence
+from datetime import datetime
+from typing import Callable, List, Optional, Sequence
 
 from kubectl_dynamo.api.kinds import DGD, DGDSA, HPA
 from kubectl_dynamo.errors import ClusterError, ConflictError, NotFoundError
 from kubectl_dynamo.scale import rules
-from kubectl_dynamo.scale.plan import GRAPH, Plan, ServiceChange, Write, plan_scale
+from kubectl_dynamo.scale.plan import Plan, Write, plan_scale
 from kubectl_dynamo.scale.request import ScaleRequest, resolve_targets
 
 #: Attempts at a write that keeps losing races before giving up.
@@ -30,8 +30,8 @@ class Events:
     warn: Callable[[str], None] = lambda message: None
     note: Callable[[str], None] = lambda message: None
     debug: Callable[[str], None] = lambda message: None
-    #: Receives each ``GraphStatus`` while ``--wait`` waits.
-    progress: Callable[[object], None] = lambda status: None
+    #: Receives a line whenever what ``--wait`` waits for changes.
+    progress: Callable[[str], None] = lambda line: None
 
 
 @dataclass
@@ -175,14 +175,15 @@ def _failure(error: ClusterError, plan: Plan, written: List[Write], request: Sca
     """Return the error to raise for a failed write, naming what was and was not written."""
     pending = [w for w in plan.writes if w not in written]
     target = pending[0] if pending else None
-    verb = "patch" if target is None or target.subresource is None else "patch"
-    resource = f"{target.kind.resource}" + (f"/{target.subresource}" if target and target.subresource else "") if target else ""
-    what = f"{target.resource}" if target else plan.graph
+    what = target.resource if target else plan.graph
+    resource = target.kind.resource if target else "dynamographdeployments.nvidia.com"
+    if target is not None and target.subresource:
+        resource += f"/{target.subresource}"
     reason = str(error)
     hint = error.hint
     if error.status == 403 and "admission webhook" not in reason:
-        message = f"not allowed to {verb} {what} in namespace {plan.namespace}: {reason}"
-        hint = f"Check your permissions with: kubectl auth can-i {verb} {resource} -n {plan.namespace}"
+        message = f"not allowed to patch {what} in namespace {plan.namespace}: {reason}"
+        hint = f"Check your permissions with: kubectl auth can-i patch {resource} -n {plan.namespace}"
     elif "admission webhook" in reason or "scaling adapter" in reason.lower():
         message = f"the admission webhook rejected the change of {what}: {reason}"
         if target is not None and target.kind is DGD:
@@ -198,15 +199,3 @@ def _failure(error: ClusterError, plan: Plan, written: List[Write], request: Sca
         hint = (hint + " " if hint else "") + f"To undo what was written: kubectl dynamo scale {plan.graph} {undo} -n {plan.namespace}"
         return PartialWriteError(message, status=error.status, reason=error.reason, hint=hint)
     return type(error)(message, status=error.status, reason=error.reason, hint=hint)
-
-
-def changed_services(plan: Plan) -> List[ServiceChange]:
-    return [c for c in plan.changes if not c.unchanged]
-
-
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def owners(plan: Plan) -> Dict[str, str]:
-    return {c.service: (c.adapter if c.owner != GRAPH and c.adapter else "graph") for c in plan.changes}

@@ -1,8 +1,8 @@
 """Planning a scale: who owns each count, which writes to send, in which order (pure).
 
-``plan_scale`` takes the objects read from the cluster and returns a ``Plan``; it
-raises before anything is written when a precondition fails, so that a request
-is either planned whole or rejected whole.
+``plan_scale`` takes the objects read from the cluster and returns a ``Plan``. It
+raises before anything is written when a precondition fails, so a request is
+either planned whole or rejected whole.
 """
 
 from __future__ import annotations
@@ -210,13 +210,13 @@ def _check_preconditions(changes: List[ServiceChange], current_replicas: Optiona
         if change.desired != 0 or change.node_count <= 1 or change.unchanged:
             continue
         reason = (
-            f"service {change.service} is multinode ({change.node_count} nodes per replica): the Grove and "
-            f"LeaderWorkerSet backends do not support 0 replicas of a multinode service, so the pods may keep "
-            f"running and the graph go not ready, and its model leaves /v1/models"
+            f"service {change.service} is multinode ({change.node_count} nodes per replica), and Dynamo does not "
+            f"support 0 replicas there: Grove rejects a scaling group of 0, so the pods keep running and the "
+            f"graph goes not ready"
         )
         if not force:
             raise UsageError(
-                f"refusing to scale {change.service} to 0: {reason}",
+                f"will not scale {change.service} to 0 without --force: {reason}",
                 hint="Scale it to 1 to keep the model served, or pass --force to write 0 anyway.",
             )
         plan.warnings.append(f"scaling {change.service} to 0 because of --force: {reason}")
@@ -252,7 +252,7 @@ def _writes(plan: Plan, adapters: Mapping[str, Object]) -> List[Write]:
         body: Dict[str, Any] = {"spec": {"replicas": change.desired}}
         version = ((adapters.get(change.service) or {}).get("metadata") or {}).get("resourceVersion")
         if version:
-            # A stale resourceVersion in the patch makes the server answer 409 instead of overwriting.
+            # A stale resourceVersion in the patch makes the server return 409 instead of overwriting.
             body = {"metadata": {"resourceVersion": str(version)}, **body}
         writes.append(Write(DGDSA, change.adapter or "", plan.namespace, "merge", body, [change], subresource="scale"))
     writes.sort(key=lambda write: write.sort_key)

@@ -1,4 +1,4 @@
-"""What the user asked for: ``SERVICE=N`` pairs, checked and matched to a graph's services (pure)."""
+"""The scale request: ``SERVICE=N`` pairs, checked and matched to a graph's services (pure)."""
 
 from __future__ import annotations
 

@@ -44,7 +44,7 @@ def is_multinode(service: Object) -> bool:
 
 
 def gpus_per_node(service: Object) -> int:
-    """Return the GPUs one pod asks for (``resources.limits.gpu``, else ``requests.gpu``), 0 if unset."""
+    """Return the GPUs one pod requests (``resources.limits.gpu``, else ``requests.gpu``), 0 if unset."""
     resources = service.get("resources") or {}
     for section in ("limits", "requests"):
         value = (resources.get(section) or {}).get("gpu")
@@ -62,7 +62,7 @@ def adapter_name(graph: str, service: str) -> str:
 
 
 def adapter_expected(service: Object) -> bool:
-    """Return whether the operator gives this service an adapter, when the cluster cannot say.
+    """Return whether the operator gives this service an adapter, for when the adapters cannot be listed.
 
     Dynamo 0.8.0 creates one for every service unless ``scalingAdapter.disable`` is
     true. Later operators create one only on ``scalingAdapter.enabled: true``; a

@@ -51,19 +51,3 @@ def report_lines(report: ScaleReport) -> List[str]:
             lines.append(f"{graph} ready: {counts} replicas updated and ready")
     return lines
 
-
-class ProgressPrinter:
-    """Prints one line per change of the waited-for services' counts while ``--wait`` waits."""
-
-    def __init__(self, write) -> None:
-        self.write = write
-        self.last = ""
-
-    def __call__(self, status) -> None:
-        parts = []
-        for service in getattr(status, "services", None) or []:
-            parts.append(f"{service.name} {service.ready}/{service.desired} ready, {service.updated} updated")
-        line = "waiting: " + "; ".join(parts) if parts else ""
-        if line and line != self.last:
-            self.last = line
-            self.write(line)
