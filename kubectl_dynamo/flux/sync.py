@@ -320,39 +320,57 @@ def _with_kind(dgd: Object) -> Object:
     return {**dgd, "apiVersion": kinds.DGD.api_version, "kind": kinds.DGD.kind}
 
 
-def flux_sync_many(cluster, dgds: List[Object], *, now: Optional[datetime] = None) -> Dict[Tuple[str, str], FluxSync]:
-    """Return the sync state of every graph, keyed by (namespace, name).
+@dataclass
+class FluxObjects:
+    """The Kustomization owning each graph (None when none) and the sources they name."""
 
-    Lists Kustomizations once per namespace that a graph's labels name (or, for
+    owners: Dict[Tuple[str, str], Optional[Object]]
+    sources: Dict[Tuple[str, str, str], Object]
+
+    def source_of(self, kustomization: Optional[Object]) -> Optional[Object]:
+        return self.sources.get(source_ref(kustomization)) if kustomization else None
+
+
+def gather(cluster, dgds: List[Object]) -> FluxObjects:
+    """Fetch the Kustomizations and sources of ``dgds``, one list per kind and namespace.
+
+    Lists Kustomizations in each namespace that a graph's labels name (or, for
     unlabelled graphs, the graph's own namespace, to search inventories), then
     each referenced source kind once per namespace. A missing Flux CRD counts
     as "nothing is managed"; any other API error raises ``ClusterError``
     (for example Forbidden when the user may not read Kustomizations).
     """
-    now = now or datetime.now(timezone.utc)
-    graphs = [_with_kind(d) for d in dgds]
-
     ks_namespaces = set()
-    for dgd in graphs:
+    for dgd in dgds:
         owner = fx.owner_labels(dgd)
         ks_namespaces.add(owner[0] if owner else _key(dgd)[0])
     kustomizations: List[Object] = []
     for namespace in sorted(ks_namespaces):
         kustomizations.extend(_list_or_empty(cluster, kinds.FLUX_KUSTOMIZATION, namespace))
 
-    owners = {_key(dgd): owning_kustomization(dgd, kustomizations) for dgd in graphs}
+    owners = {_key(dgd): owning_kustomization(_with_kind(dgd), kustomizations) for dgd in dgds}
 
     wanted = {(kind, ns) for kind, ns, _ in (source_ref(ks) for ks in owners.values() if ks) if kind in _SOURCE_KINDS}
     sources: Dict[Tuple[str, str, str], Object] = {}
     for kind, namespace in sorted(wanted):
         for src in _list_or_empty(cluster, _SOURCE_KINDS[kind], namespace):
             sources[(kind, namespace, _meta(src).get("name", ""))] = src
+    return FluxObjects(owners, sources)
 
+
+def flux_sync_many(cluster, dgds: List[Object], *, now: Optional[datetime] = None) -> Dict[Tuple[str, str], FluxSync]:
+    """Return the sync state of every graph, keyed by (namespace, name).
+
+    Makes one list request per Kustomization namespace and per source kind and
+    namespace, however many graphs there are (see ``gather``). Raises
+    ``ClusterError`` when Flux objects cannot be read, except for a missing CRD.
+    """
+    now = now or datetime.now(timezone.utc)
+    found = gather(cluster, dgds)
     result = {}
-    for dgd in graphs:
-        ks = owners[_key(dgd)]
-        source = sources.get(source_ref(ks)) if ks else None
-        result[_key(dgd)] = evaluate_sync(dgd, ks, source, now)
+    for dgd in dgds:
+        ks = found.owners[_key(dgd)]
+        result[_key(dgd)] = evaluate_sync(_with_kind(dgd), ks, found.source_of(ks), now)
     return result
 
 

@@ -92,3 +92,42 @@ def git_repository(name: str = "flux-repo", namespace: str = "flux-system", *, r
 
 def clone(obj: dict) -> dict:
     return copy.deepcopy(obj)
+
+
+def fields_v1(*paths: str) -> dict:
+    """Build a ``fieldsV1`` tree owning the given dotted paths (``spec.services.W.replicas``)."""
+    tree: Dict[str, Any] = {}
+    for path in paths:
+        node = tree
+        for part in path.split("."):
+            node = node.setdefault(f"f:{part}", {})
+    return tree
+
+
+def managed(manager: str, operation: str, time: str, *paths: str, subresource: str = "",
+            api_version: str = "nvidia.com/v1alpha1") -> dict:
+    entry = {"manager": manager, "operation": operation, "apiVersion": api_version, "time": time,
+             "fieldsType": "FieldsV1", "fieldsV1": fields_v1(*paths)}
+    if subresource:
+        entry["subresource"] = subresource
+    return entry
+
+
+FLUX_FIELDS = (
+    "metadata.labels.kustomize~toolkit~fluxcd~io/name",
+    "metadata.labels.kustomize~toolkit~fluxcd~io/namespace",
+    "spec.services.Frontend.replicas",
+    "spec.services.VllmWorker.replicas",
+)
+
+
+def flux_entry(time: str = "2026-12-04T19:00:00Z", *extra: str) -> dict:
+    """The kustomize-controller Apply entry for the fields ``dgd()`` sets in Git."""
+    entry = managed("kustomize-controller", "Apply", time, *FLUX_FIELDS, *extra)
+    # Dots inside label keys were written as ~ above so that they survive the split.
+    entry["fieldsV1"] = _restore_dots(entry["fieldsV1"])
+    return entry
+
+
+def _restore_dots(tree: dict) -> dict:
+    return {key.replace("~", "."): _restore_dots(value) for key, value in tree.items()}
