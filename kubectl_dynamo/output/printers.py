@@ -34,6 +34,7 @@ def as_list(items: List[Any]) -> dict:
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, no_headers: bool = False) -> str:
     """Format a kubectl-style table: upper-case headers, left-aligned, three spaces apart."""
+    import tabulate as tabulate_module
     from tabulate import DataRow, TableFormat, tabulate
 
     kubectl_format = TableFormat(
@@ -44,8 +45,15 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, no_headers: 
     cells = [["" if cell is None else str(cell) for cell in row] for row in rows]
     if not cells and no_headers:
         return ""
-    text = tabulate(
-        cells, headers=() if no_headers else list(headers), tablefmt=kubectl_format,
-        disable_numparse=True, stralign="left",
-    )
+    # tabulate widens every column by MIN_PADDING beyond its widest cell, and strips
+    # leading spaces (which tree prefixes need) unless told not to; kubectl does neither.
+    saved = tabulate_module.MIN_PADDING
+    tabulate_module.MIN_PADDING = 0
+    try:
+        text = tabulate(
+            cells, headers=() if no_headers else list(headers), tablefmt=kubectl_format,
+            disable_numparse=True, stralign="left", preserve_whitespace=True,
+        )
+    finally:
+        tabulate_module.MIN_PADDING = saved
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
