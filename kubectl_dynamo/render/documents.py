@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 from kubectl_dynamo.api.load import load_documents
-from kubectl_dynamo.errors import InputError, UsageError, ValidationError
+from kubectl_dynamo.errors import UsageError, ValidationError
 from kubectl_dynamo.render.api import RenderOptions, render_graph
 
 Object = Dict[str, Any]
@@ -84,6 +84,5 @@ def render_files(paths: Sequence[str], options: RenderOptions, kinds: Iterable[s
     if problems:
         raise ValidationError(problems, hint="Fix the fields named above; nothing was rendered.")
     if not rendered_any:
-        where = ", ".join(paths)
-        raise InputError(f"no {DGD_KIND} found in {where}", hint="Give -f the file that holds the graph.")
+        result.notes.append(f"no {DGD_KIND} found in {', '.join(paths)}")
     return result

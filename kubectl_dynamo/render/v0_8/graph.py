@@ -165,7 +165,7 @@ def merge_envs(common: List[Object], specific: List[Object]) -> List[Object]:
     """Union by name, the service's value winning, sorted by name (MergeEnvs)."""
     merged: Dict[str, Object] = {}
     for env in list(common or []) + list(specific or []):
-        merged[env.get("name", "")] = env
+        merged[env.get("name", "")] = copy.deepcopy(env)  # Go copies EnvVar values
     return [merged[name] for name in sorted(merged)]
 
 

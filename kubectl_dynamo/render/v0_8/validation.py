@@ -58,6 +58,18 @@ KEY_HINTS = {
     "args": "move it under extraPodSpec.mainContainer",
 }
 
+# Fields of older or later operators that the 0.8.0 API server drops (it prunes unknown
+# fields unless the client asks for strict validation), by key and parent path. They
+# render with a warning instead of an error because real files still carry them.
+PRUNED_FIELDS = {
+    "pvc": (re.compile(r"^spec\.services\.[^.]+$"),
+            "was removed before 0.8.0 and is dropped, so the claim is not mounted; declare it in "
+            "spec.pvcs and mount it with volumeMounts"),
+    "enabled": (re.compile(r"\.scalingAdapter$"),
+                "belongs to operators after 0.8.0 and is dropped; at 0.8.0 every service gets a scaling "
+                "adapter unless scalingAdapter.disable is true"),
+}
+
 BACKEND_PATTERN = {
     name: re.compile(r"python[0-9.]*\s+[^|&;]*-m\s+[^|&;]*dynamo\." + name + r"[^|&;]*")
     for name in ("vllm", "sglang", "trtllm")
@@ -99,6 +111,7 @@ class SchemaChecker:
 
     def __init__(self) -> None:
         self.problems: List[str] = []
+        self.warnings: List[str] = []
 
     def add(self, path: str, message: str) -> None:
         self.problems.append(f"{path}: {message}")
@@ -180,6 +193,10 @@ class SchemaChecker:
             elif isinstance(additional, dict):
                 result[key] = self.check(item, additional, item_path)
             elif properties is not None and not preserve and additional is not True:
+                pruned = PRUNED_FIELDS.get(key)
+                if pruned and pruned[0].search(path):
+                    self.warnings.append(f"{item_path} {pruned[1]}")
+                    continue
                 self.add(path, self._unknown_key(key, properties))
                 result[key] = item
             else:
@@ -244,7 +261,7 @@ def validate(dgd: Object, settings: OperatorSettings, *, grove: bool = False) ->
         raise ValidationError([f"spec: expected a mapping with services, found {_type_name(spec)}"])
     dgd["spec"] = checker.check(spec, schema["properties"]["spec"], "spec")
     spec = dgd["spec"]
-    warnings: List[str] = []
+    warnings: List[str] = checker.warnings
     problems = checker.problems
 
     name = str((dgd.get("metadata") or {}).get("name") or "")
