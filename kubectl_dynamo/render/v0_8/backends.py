@@ -445,3 +445,23 @@ def update_pod_spec(framework: str, pod_spec: Object, number_of_nodes: int, ssh_
     """Apply the backend's pod rewrite: TRT-LLM multinode pods get the SSH key volume."""
     if framework == TRTLLM and number_of_nodes > 1:
         pod_spec.setdefault("volumes", []).append(trtllm_ssh_volume(ssh_secret_name))
+
+
+def multinode_launch_warning(component: Object, framework: str, where: str = "") -> Optional[str]:
+    """Return a warning when a multinode vLLM service gets no distributed launch for lack of a GPU count.
+
+    Dynamo 0.8.0 decides between a Ray and a data-parallel launch from the integer
+    ``resources.limits.gpu`` only. Without it (GPUs from resource claims, or a count in
+    ``requests`` only) every node starts a separate engine with no rendezvous.
+    """
+    nodes = (component.get("multinode") or {}).get("nodeCount", 2) if component.get("multinode") is not None else 1
+    if framework != VLLM or nodes <= 1 or vllm_gpu_count(component.get("resources")) > 0:
+        return None
+    main = (component.get("extraPodSpec") or {}).get("mainContainer") or {}
+    expanded = _expanded_args(main)
+    if _world_size(expanded) * _flag_value(expanded, "--data-parallel-size") <= 1:
+        return None
+    return (
+        f"{where}resources.limits.gpu is not a whole number, so the operator adds no Ray or data-parallel launch "
+        f"and each of the {nodes} nodes starts its own engine; set resources.limits.gpu to the GPUs per node"
+    )

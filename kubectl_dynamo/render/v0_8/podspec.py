@@ -299,3 +299,28 @@ def _add_volume_mounts(container: Object, component: Object, framework: str, whe
     if not mounts:
         del container["volumeMounts"]
     return volumes
+
+
+def pod_spec_warnings(pod_spec: Object, where: str = "") -> List[str]:
+    """Return problems the API server or kubelet would report for a rendered pod spec.
+
+    Dynamo 0.8.0 renders these without complaint: a PVC mounted twice through
+    ``volumeMounts`` gives two volumes of one name (the API server rejects the pod),
+    and a container mount may name a volume that the pod does not have.
+    """
+    warnings: List[str] = []
+    names = [volume.get("name") for volume in pod_spec.get("volumes") or []]
+    for name in sorted({name for name in names if names.count(name) > 1}):
+        warnings.append(
+            f"{where}volume {name!r} appears {names.count(name)} times in the pod, which the API server rejects; "
+            "mount the PVC once in volumeMounts and add further mounts with subPath in extraPodSpec.mainContainer.volumeMounts"
+        )
+    known = set(names)
+    for container in pod_spec.get("containers") or []:
+        for mount in container.get("volumeMounts") or []:
+            if mount.get("name") not in known:
+                warnings.append(
+                    f"{where}container {container.get('name')!r} mounts volume {mount.get('name')!r}, which the pod does not have; "
+                    "add it to volumeMounts (for a PVC) or to extraPodSpec.volumes"
+                )
+    return warnings
