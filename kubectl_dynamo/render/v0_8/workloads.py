@@ -63,7 +63,7 @@ def render_workloads(dcd: Object, settings) -> List[Object]:
     if number_of_nodes(spec) > 1:
         if not settings.lws_enabled:
             raise InputError(
-                f"{_where(dcd)}multinode.nodeCount is {number_of_nodes(spec)}: {NO_MULTINODE_ORCHESTRATOR}",
+                f"{_where(dcd)}spec.multinode.nodeCount is {number_of_nodes(spec)}: {NO_MULTINODE_ORCHESTRATOR}",
                 hint="render with --lws (LeaderWorkerSet and Volcano installed) or with Grove enabled",
             )
         objects: List[Object] = []
@@ -104,7 +104,8 @@ def _spec_annotations(dcd: Object) -> Dict[str, str]:
 
 
 def _where(dcd: Object) -> str:
-    return f"DynamoComponentDeployment {(dcd.get('metadata') or {}).get('name', '')}: spec."
+    """Return the prefix that names a DCD in error messages."""
+    return f"DynamoComponentDeployment {(dcd.get('metadata') or {}).get('name', '')}: "
 
 
 def _metadata(dcd: Object, name: str, labels: Dict[str, str], annotations: Optional[Dict[str, str]] = None) -> Object:
@@ -195,13 +196,12 @@ def pod_template(dcd: Object, settings, role: str, *, debug: bool = False) -> Ob
         labels[LABEL_SUB_COMPONENT_TYPE] = spec["subComponentType"]
 
     main = (spec.get("extraPodSpec") or {}).get("mainContainer") or {}
-    where = _where(dcd)
     try:
         framework = backends.determine_framework(
             spec.get("componentType") or "", main.get("command") or [], main.get("args") or [], spec.get("backendFramework") or ""
         )
     except InputError as error:
-        raise InputError(f"{where[:-len('spec.')]}{error}", hint=error.hint) from None
+        raise InputError(f"{_where(dcd)}{error}", hint=error.hint) from None
     pod_spec = build_pod_spec(
         spec,
         framework=framework,
@@ -211,7 +211,7 @@ def pod_template(dcd: Object, settings, role: str, *, debug: bool = False) -> Ob
         settings=settings,
         deployer=backends.LWS,
         service_name=metadata.get("name", ""),
-        where=where,
+        where=f"{_where(dcd)}spec.",
     )
 
     debug_mode = annotations.get(ANNOTATION_DEBUG_MODE) == "true"
@@ -282,7 +282,7 @@ def _lws_pod_template(dcd: Object, settings, role: str, lws_name: str, lws_label
     labels.pop(LABEL_SELECTOR, None)
     template["metadata"].setdefault("annotations", {})[ANNOTATION_GROUP_NAME] = lws_name
     template["spec"]["schedulerName"] = "volcano"
-    _check_main_container(template["spec"], f"{_where(dcd)[:-len('spec.')]}{role} pod template: ")
+    _check_main_container(template["spec"], f"{_where(dcd)}{role} pod template: ")
     return template
 
 
@@ -298,7 +298,7 @@ def leader_worker_set(dcd: Object, settings, instance_id: Optional[int]) -> Obje
     worker = _lws_pod_template(dcd, settings, backends.ROLE_WORKER, name, dict(labels), instance_id)
     if not ((spec.get("resources") or {}).get("limits") or {}).get("gpu"):
         raise InputError(
-            f"{_where(dcd)}resources.limits.gpu is missing, which LeaderWorkerSet worker pods need",
+            f"{_where(dcd)}spec.resources.limits.gpu is missing, which LeaderWorkerSet worker pods need",
             hint="set resources.limits.gpu on the multinode service",
         )
 
