@@ -164,13 +164,14 @@ def parse_duration(text: Any) -> Optional[float]:
 
 
 def format_duration(seconds: float) -> str:
-    """Format seconds the short way kubectl prints ages: ``45s``, ``12m``, ``3h5m``, ``2d``."""
+    """Format a duration for people, rounded: ``45s``, ``12m``, ``3h5m``, ``2d``.
+
+    Under 90 seconds it counts seconds, then whole minutes, then hours and minutes.
+    """
     seconds = int(round(abs(seconds)))
-    if seconds < 60:
+    if seconds < 90:
         return f"{seconds}s"
-    minutes, secs = divmod(seconds, 60)
-    if minutes < 10 and secs:
-        return f"{minutes}m{secs}s"
+    minutes = int(round(seconds / 60))
     if minutes < 60:
         return f"{minutes}m"
     hours, minutes = divmod(minutes, 60)

@@ -23,24 +23,30 @@ def ago(when: Optional[datetime], now: datetime) -> str:
     return f"{format_duration(seconds)} ago" if seconds >= 0 else f"in {format_duration(seconds)}"
 
 
-def revert_phrase(sync: FluxSync, now: datetime, verb: str) -> str:
-    """Say when, if ever, Flux undoes a live change: ``Flux will set it back at the next reconcile in ~3m``."""
+def revert_phrase(sync: FluxSync, now: datetime, action: str) -> str:
+    """Say when, if ever, Flux undoes a live change: ``Flux will set it back at the next reconcile in ~3m``.
+
+    ``action`` is what Flux does to the field: "set it back", "remove it" or "restore it".
+    """
     if sync.reconcile_disabled:
         return "Flux will not touch it: the graph has kustomize.toolkit.fluxcd.io/reconcile: disabled"
     if sync.ssa_policy in ("Ignore", "IfNotPresent"):
         return f"Flux will not touch it: the graph has kustomize.toolkit.fluxcd.io/ssa: {sync.ssa_policy}"
-    if sync.verdict == SUSPENDED and sync.suspended:
-        return f"Flux will not {verb} it while {sync.kustomization or 'the source'} is suspended"
+    if sync.kustomization_suspended:
+        return f"Flux will not {action} while Kustomization {sync.kustomization} is suspended"
     if sync.next_reconcile is None:
-        return f"Flux will {verb} it at the next reconcile"
+        return f"Flux will {action} at the next reconcile"
     remaining = (sync.next_reconcile - now).total_seconds()
     when = f"in ~{format_duration(remaining)}" if remaining > 0 else "(due now)"
-    return f"Flux will {verb} it at the next reconcile {when}"
+    return f"Flux will {action} at the next reconcile {when}"
 
 
 def _owner_text(owner: Optional[FieldOwner], now: datetime, verb: str = "set") -> str:
     if owner is None:
         return "by an unknown manager (managedFields do not cover it)"
+    if owner.is_flux:
+        # Only Flux owns the field, yet it differs: a webhook, a variable or the build changed it.
+        return f"owned by {owner.manager} alone (last apply {ago(owner.time, now)})"
     subresource = f" on /{owner.subresource}" if owner.subresource else ""
     return f"{verb} by {owner.manager}{subresource} {ago(owner.time, now)}"
 
@@ -48,12 +54,12 @@ def _owner_text(owner: Optional[FieldOwner], now: datetime, verb: str = "set") -
 def drift_line(item: FieldDrift, sync: FluxSync, now: datetime) -> str:
     if item.kind == "extra":
         return (f"{item.text_path}: not in Git, live {short_value(item.live)}, {_owner_text(item.owner, now, 'added')}; "
-                f"{revert_phrase(sync, now, 'remove')}")
+                f"{revert_phrase(sync, now, 'remove it')}")
     if item.kind == "missing":
         return (f"{item.text_path}: git {short_value(item.git)}, absent live; "
-                f"{revert_phrase(sync, now, 'restore')}")
+                f"{revert_phrase(sync, now, 'restore it')}")
     return (f"{item.text_path}: git {short_value(item.git)}, live {short_value(item.live)}, "
-            f"{_owner_text(item.owner, now)}; {revert_phrase(sync, now, 'set')}")
+            f"{_owner_text(item.owner, now)}; {revert_phrase(sync, now, 'set it back')}")
 
 
 def _sync_line(sync: FluxSync, now: datetime, color: bool) -> str:
@@ -90,7 +96,7 @@ def _graph_block(graph: GraphDrift, now: datetime, color: bool) -> List[str]:
     if graph.in_git and not graph.drifts:
         lines.append(f"  no drift from {short_revision(graph.desired_revision)} ({graph.desired_origin})")
     if graph.drifts:
-        lines.append(f"  drift from {short_revision(graph.desired_revision)} ({len(graph.drifts)}):")
+        lines.append(f"  drift from {short_revision(graph.desired_revision)} ({graph.desired_origin}), {len(graph.drifts)} fields:")
         for item in graph.drifts:
             lines.append("    " + paint(drift_line(item, sync, now), YELLOW, color))
     if graph.ignored:

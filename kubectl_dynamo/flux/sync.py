@@ -85,6 +85,8 @@ class FluxSync:
     detail: str = ""
     source_ready_message: str = ""
     prune: bool = False
+    #: True when the Kustomization itself is suspended, so that drift is not corrected either.
+    kustomization_suspended: bool = False
 
     @property
     def managed(self) -> bool:
@@ -120,6 +122,7 @@ class FluxSync:
             "reconcileDisabled": self.reconcile_disabled,
             "ssaPolicy": self.ssa_policy,
             "prune": self.prune,
+            "kustomizationSuspended": self.kustomization_suspended,
             "detail": self.detail,
             "sourceReadyMessage": self.source_ready_message,
         }
@@ -188,6 +191,7 @@ def evaluate_sync(dgd: Object, kustomization: Optional[Object], source: Optional
         ready_reason=str(ready.get("reason") or ""),
         ready_message=str(ready.get("message") or ""),
         suspended=ks_suspended or src_suspended,
+        kustomization_suspended=ks_suspended,
         last_reconcile=last,
         interval_seconds=interval,
         next_reconcile=_next_reconcile(spec, ready, last, interval, ks_suspended),

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from kubectl_dynamo.flux import sync
-from kubectl_dynamo.flux.objects import parse_duration, parse_inventory_id, parse_time
+from kubectl_dynamo.flux.objects import format_duration, parse_duration, parse_inventory_id, parse_time
 from kubectl_dynamo.flux.revision import parse_revision, same_revision, short_revision
 from kubectl_dynamo.flux.sync import evaluate_sync
 from tests.flux.factories import REV_A, REV_B, SHA_A, SHA_B, cond, dgd, git_repository, inventory_id, kustomization
@@ -254,3 +254,9 @@ def test_parse_time_forms():
     assert parse_time("2026-12-04T20:00:00.123456789Z") == datetime(2026, 12, 4, 20, 0, 0, 123456, tzinfo=timezone.utc)
     assert parse_time("2026-12-04T21:00:00+01:00") - parse_time("2026-12-04T20:00:00Z") == timedelta(0)
     assert parse_time("yesterday") is None
+
+
+@pytest.mark.parametrize("seconds, text", [(0, "0s"), (89, "89s"), (90, "2m"), (721, "12m"), (3600, "1h"), (3900, "1h5m"),
+                                           (9 * 3600 + 120, "9h"), (86400 * 2 + 3600, "2d1h"), (-180, "3m")])
+def test_format_duration(seconds, text):
+    assert format_duration(seconds) == text
