@@ -126,6 +126,15 @@ def test_parent_dgd_empty_without_owner():
             {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": "50%"}},
         ),
         ({"nvidia.com/deployment-strategy": "Recreate"}, {"type": "Recreate"}),
+        (
+            {"nvidia.com/deployment-strategy": "Recreate", "nvidia.com/deployment-rolling-update-max-surge": "50%"},
+            {"type": "Recreate"},
+        ),
+        (
+            {"nvidia.com/deployment-strategy": "RollingUpdate", "nvidia.com/deployment-rolling-update-max-surge": "1",
+             "nvidia.com/deployment-rolling-update-max-unavailable": "0"},
+            {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+        ),
         ({"nvidia.com/deployment-strategy": "Bogus"}, {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}),
     ],
 )
@@ -291,3 +300,119 @@ def test_render_does_not_change_input():
     before = copy.deepcopy(dcd)
     render_workloads(dcd, production_settings())
     assert dcd == before
+
+
+# The nominal LeaderWorkerSet case of the operator's controller tests (Dynamo 0.8.0),
+# written out as the API would show it.
+LWS_NOMINAL_DCD = {
+    "metadata": {
+        "name": "test-lws-deploy",
+        "namespace": "default",
+        "ownerReferences": [{"kind": "DynamoGraphDeployment", "name": "test-lws-deploy"}],
+    },
+    "spec": {
+        "backendFramework": "vllm",
+        "envs": [{"name": "TEST_ENV_FROM_DYNAMO_COMPONENT_DEPLOYMENT_SPEC", "value": "test_value_from_dynamo_component_deployment_spec"}],
+        "componentType": "worker",
+        "subComponentType": "test-sub-component",
+        "serviceName": "test-lws-deploy-service",
+        "dynamoNamespace": "default",
+        "multinode": {"nodeCount": 2},
+        "resources": {"requests": {"cpu": "300m", "memory": "500Mi"}, "limits": {"gpu": "1", "memory": "20Gi", "cpu": "10"}},
+        "extraPodMetadata": {"annotations": {"nvidia.com/annotation1": "annotation1"}, "labels": {"nvidia.com/label1": "label1"}},
+        "extraPodSpec": {
+            "terminationGracePeriodSeconds": 10,
+            "containers": [{"image": "another-image:latest"}],
+            "mainContainer": {
+                "image": "test-image:latest",
+                "command": ["some", "dynamo", "command"],
+                "args": ["--tensor-parallel-size", "4", "--pipeline-parallel-size", "1"],
+                "env": [{"name": "TEST_ENV_FROM_EXTRA_POD_SPEC", "value": "test_value_from_extra_pod_spec"}],
+            },
+        },
+    },
+}
+
+
+def _nominal_env():
+    def field(name, path):
+        return {"name": name, "valueFrom": {"fieldRef": {"fieldPath": path}}}
+
+    return [
+        {"name": "DYN_COMPONENT", "value": "worker"},
+        {"name": "DYN_DISCOVERY_BACKEND", "value": "kubernetes"},
+        {"name": "DYN_HEALTH_CHECK_ENABLED", "value": "true"},
+        {"name": "DYN_NAMESPACE", "value": "default"},
+        {"name": "DYN_PARENT_DGD_K8S_NAME", "value": "test-lws-deploy"},
+        {"name": "DYN_PARENT_DGD_K8S_NAMESPACE", "value": "default"},
+        {"name": "DYN_SYSTEM_ENABLED", "value": "true"},
+        {"name": "DYN_SYSTEM_PORT", "value": "9090"},
+        {"name": "DYN_SYSTEM_USE_ENDPOINT_HEALTH_STATUS", "value": '["generate"]'},
+        field("POD_NAME", "metadata.name"),
+        field("POD_NAMESPACE", "metadata.namespace"),
+        field("POD_UID", "metadata.uid"),
+        {"name": "TEST_ENV_FROM_DYNAMO_COMPONENT_DEPLOYMENT_SPEC", "value": "test_value_from_dynamo_component_deployment_spec"},
+        {"name": "TEST_ENV_FROM_EXTRA_POD_SPEC", "value": "test_value_from_extra_pod_spec"},
+    ]
+
+
+def _nominal_template(role, args, probes):
+    main = {
+        "name": "main",
+        "image": "test-image:latest",
+        "command": ["/bin/sh", "-c"],
+        "args": args,
+        "env": _nominal_env(),
+        "ports": [{"protocol": "TCP", "name": "system", "containerPort": 9090}],
+        "volumeMounts": [{"name": "shared-memory", "mountPath": "/dev/shm"}],
+        "resources": {
+            "requests": {"cpu": "300m", "memory": "500Mi"},
+            "limits": {"memory": "20Gi", "cpu": "10", "nvidia.com/gpu": "1"},
+        },
+    }
+    main.update(probes)
+    return {
+        "metadata": {
+            "labels": {
+                "instance-id": "0",
+                "nvidia.com/metrics-enabled": "true",
+                "role": role,
+                "nvidia.com/label1": "label1",
+                "nvidia.com/dynamo-component-type": "worker",
+                "nvidia.com/dynamo-sub-component-type": "test-sub-component",
+                "nvidia.com/dynamo-graph-deployment-name": "",
+            },
+            "annotations": {"scheduling.k8s.io/group-name": "test-lws-deploy-0", "nvidia.com/annotation1": "annotation1"},
+        },
+        "spec": {
+            "schedulerName": "volcano",
+            "terminationGracePeriodSeconds": 10,
+            "securityContext": {"fsGroup": 1000},
+            "volumes": [{"name": "shared-memory", "emptyDir": {"medium": "Memory", "sizeLimit": "8Gi"}}],
+            "restartPolicy": "Always",
+            "containers": [{"image": "another-image:latest"}, main],
+            "serviceAccountName": "default-test-sa",
+        },
+    }
+
+
+def test_leader_worker_set_nominal_case():
+    settings = operator_settings(lws_enabled=True, component_service_accounts=["default-test-sa"])
+    lws = leader_worker_set(LWS_NOMINAL_DCD, settings, 0)
+    leader_probes = {
+        "livenessProbe": {"httpGet": {"path": "/live", "port": "system"}, "timeoutSeconds": 4, "periodSeconds": 5, "failureThreshold": 1},
+        "readinessProbe": {"httpGet": {"path": "/health", "port": "system"}, "timeoutSeconds": 4, "periodSeconds": 10, "failureThreshold": 3},
+        "startupProbe": {"httpGet": {"path": "/live", "port": "system"}, "timeoutSeconds": 5, "periodSeconds": 10, "failureThreshold": 720},
+    }
+    assert lws["metadata"]["name"] == "test-lws-deploy-0"
+    assert lws["metadata"]["labels"] == {"instance-id": "0"}
+    assert lws["spec"]["replicas"] == 1
+    assert lws["spec"]["startupPolicy"] == "LeaderCreated"
+    templates = lws["spec"]["leaderWorkerTemplate"]
+    assert templates["size"] == 2
+    assert templates["leaderTemplate"] == _nominal_template(
+        "leader",
+        ["ray start --head --port=6379 && some dynamo command --tensor-parallel-size 4 --pipeline-parallel-size 1"],
+        leader_probes,
+    )
+    assert templates["workerTemplate"] == _nominal_template("worker", ["ray start --address=$LWS_LEADER_ADDRESS:6379 --block"], {})
