@@ -123,8 +123,7 @@ def _diff_children_live(context: _Context, cluster, dgd: Object, namespace: str,
 
     live = fetch_children(cluster, namespace, graph, rendered, _extra_kinds(resolved))
     entries = _pair_children(rendered, live, graph, request.ignores)
-    if explain_hashes:
-        _explain_causes(entries, rendered, live, request.profile, report)
+    _explain_causes(entries, rendered, live, request.profile, report, compare_hashes=explain_hashes)
     report.objects.extend(entries)
 
 
@@ -166,32 +165,56 @@ def _pair_children(rendered: List[Object], live: LiveChildren, graph: str, ignor
     return sorted(entries, key=_child_order)
 
 
-def _explain_causes(entries: List[ObjectDiff], rendered: List[Object], live: LiveChildren, profile: str, report: DiffReport) -> None:
+def _explain_causes(entries: List[ObjectDiff], rendered: List[Object], live: LiveChildren, profile: str,
+                    report: DiffReport, *, compare_hashes: bool) -> None:
     """Say, for each differing child, whether the operator or someone else made the difference.
 
-    The operator stores the hash of the spec it applied on every child. When that
-    hash equals the rendered one, the operator wants what the rendering shows, so a
-    difference was made behind its back. When it differs, the operator renders the
-    object differently: another operator version, or a reconcile still pending.
+    The operator records on every child the generation it last wrote
+    (``nvidia.com/last-applied-generation``); a higher ``metadata.generation``
+    means someone changed the spec since, and the operator reverts that at its
+    next reconcile. It also stores the hash of the spec it applied: when that
+    differs from the rendered hash, the operator renders the object differently
+    (another operator version, or a reconcile still pending).
     """
     rendered_by_key = {object_key(obj): obj for obj in rendered}
     mismatches = 0
     for entry in entries:
         key = (entry.api_version, entry.kind, entry.namespace, entry.name)
-        live_obj, rendered_obj = live.objects.get(key), rendered_by_key.get(key)
-        live_value, rendered_value = live_hash(live_obj), live_hash(rendered_obj)
-        if not live_value or not rendered_value:
+        live_obj = live.objects.get(key)
+        if live_obj is None:
             continue
-        if live_value != rendered_value:
+        edited = _edited_generation(live_obj)
+        if edited and entry.action == CHANGED:
+            entry.cause = (f"edited behind the operator's back: generation {edited[0]} is newer than the "
+                           f"last-applied-generation {edited[1]}; the operator reverts it at its next reconcile")
+            continue
+        if not compare_hashes:
+            continue
+        live_value, rendered_value = live_hash(live_obj), live_hash(rendered_by_key.get(key))
+        if live_value and rendered_value and live_value != rendered_value:
             mismatches += 1
-            entry.cause = f"the live last-applied-hash differs from the rendered one: the operator renders this object differently from the {profile} profile"
-        elif entry.action == CHANGED:
-            entry.cause = "edited behind the operator's back: its last-applied-hash matches the rendering"
+            if entry.action == CHANGED:
+                entry.cause = (f"the live last-applied-hash differs from the rendered one: the operator renders "
+                               f"this object differently from the {profile} profile, or has not reconciled yet")
     if mismatches:
         report.notes.append(
             f"note: {mismatches} live object(s) carry a last-applied-hash that differs from the rendered one; "
             f"the operator may run a version other than the {profile} profile (see --operator-version), or has not reconciled yet"
         )
+
+
+def _edited_generation(obj: Object) -> Optional[Tuple[int, int]]:
+    """Return (generation, last-applied-generation) when the first is newer, as the operator checks it."""
+    metadata = obj.get("metadata") or {}
+    applied = (metadata.get("annotations") or {}).get("nvidia.com/last-applied-generation")
+    generation = metadata.get("generation")
+    try:
+        applied_number = int(applied)
+    except (TypeError, ValueError):
+        return None
+    if isinstance(generation, int) and generation > 0 and generation > applied_number:
+        return generation, applied_number
+    return None
 
 
 # --- --from: two versions offline --------------------------------------------------------
