@@ -43,10 +43,10 @@ def status(app, name: str, tree: bool, show_events: bool, watch: bool, wait: boo
 
     Reads the DynamoGraphDeployment NAME and its live children (component
     deployments, Deployments or LeaderWorkerSets, Grove PodCliques and
-    PodCliqueScalingGroups, pods) through the operator's labels, and judges
-    each service from them: a service is ready only when its workload's status
-    describes the current spec and updated, ready and desired replicas agree.
-    The operator's own state is shown beside that verdict.
+    PodCliqueScalingGroups, pods) through the operator's labels. A service is
+    ready only when its workload's status describes the current spec and its
+    updated, ready and desired replicas agree. The operator's own state is
+    shown beside that verdict.
 
     Exit status: 0 when the graph is Ready, 1 when it is not (or --wait timed
     out or a service failed for good), 4 when the graph does not exist.

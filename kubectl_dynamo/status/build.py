@@ -1,9 +1,9 @@
 """Turn live objects into the `status` and `get` view models (pure; no I/O).
 
-``GraphSnapshot`` holds what ``kubectl_dynamo.status.gather`` listed for one graph;
-``build_status`` judges every service of the graph from those children, never from
-the DGD's own status alone, and ``build_tree`` lays out the same objects for
-``--tree``.
+``GraphSnapshot`` contains what ``kubectl_dynamo.status.gather`` listed for one
+graph. ``build_status`` judges every service of the graph from those children,
+never from the DGD's own status alone, and ``build_tree`` lays out the same
+objects for ``--tree``.
 """
 
 from __future__ import annotations
@@ -322,7 +322,7 @@ def _dcd_summary(dcd: Optional[Object]) -> Optional[Dict[str, Any]]:
         {k: c.get(k) for k in ("type", "status", "reason", "message") if c.get(k) is not None}
         for c in (dcd.get("status") or {}).get("conditions") or []
     ]
-    return {"name": _name(dcd), "conditions": conditions}
+    return {"name": _name(dcd), "creationTimestamp": _meta(dcd).get("creationTimestamp"), "conditions": conditions}
 
 
 def build_service(snapshot: GraphSnapshot, mode: str, service: str, spec: Object, graph_pods: List[Object]) -> ServiceStatus:
@@ -546,7 +546,8 @@ def build_tree(snapshot: GraphSnapshot, mode: str, services: List[ServiceStatus]
         status = {"True": "Available", "False": available.get("reason") or "NotAvailable"}.get(available.get("status", ""), "")
         if dcd is None:
             status = "not found"
-        rows.append(TreeRow(1, "DynamoComponentDeployment", dcd["name"] if dcd else child_name(snapshot.name, service.name), "", None, status, None))
+        name = dcd["name"] if dcd else child_name(snapshot.name, service.name)
+        rows.append(TreeRow(1, "DynamoComponentDeployment", name, "", None, status, dcd.get("creationTimestamp") if dcd else None))
         for workload in service.workloads:
             rows.append(_workload_row(2, workload))
             rows.extend(_pod_rows(3, workload.pods))

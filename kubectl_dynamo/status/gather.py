@@ -1,10 +1,11 @@
 """Read a graph's live children from the cluster: one list per kind, found by labels.
 
 The number of requests depends on the kinds a graph uses, never on how many
-services or pods it has: a DCD-mode graph of single-node services costs a GET of
-the DGD and a list each of DCDs, Deployments and pods, plus the Warning events of
-the namespace when something is not ready, plus Flux's lists. The lists run in
-parallel threads, so the wall time is about two round trips.
+services or pods it has. A DCD-mode graph of single-node services costs a GET of
+the DGD and a list each of DCDs, Deployments and pods. When something is not
+ready, one list of the namespace's Warning events follows, and Flux adds its own
+lists. The lists run in parallel threads, so the wall time is about two or three
+round trips.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ _GROVE_CHILDREN = (kinds.GROVE_POD_CLIQUE, kinds.GROVE_SCALING_GROUP)
 
 
 def child_kinds(dgds: Iterable[Object]) -> List[ResourceKind]:
-    """Return the kinds to list for these graphs, from what their status and spec say.
+    """Return the kinds to list for these graphs, judged from their status and spec.
 
     A graph whose ``status.services`` names only Deployments and LeaderWorkerSets
     needs no Grove lists, and the other way round; a graph without that status
@@ -124,7 +125,7 @@ def gather_graph(cluster, namespace: str, name: str, *, events: str = "auto", tr
 
     ``events`` is "auto" (read Warning events only when some service is not
     ready, to explain why), "always" or "never". ``tree`` also reads the Grove
-    PodCliqueSet. ``dgd`` skips the GET when the caller already holds the object.
+    PodCliqueSet. ``dgd`` skips the GET when the caller already has the object.
     """
     from kubectl_dynamo.status.build import build_status
 

@@ -1,7 +1,7 @@
 """View models of `get` and `status`: what the printers and `-o json|yaml` read.
 
-Every value here is computed from live objects by ``kubectl_dynamo.status.build``;
-the printers never look at raw objects, so the table and the JSON output cannot
+Every value here is computed from live objects by ``kubectl_dynamo.status.build``.
+The printers never look at raw objects, so the table and the JSON output cannot
 disagree.
 """
 
@@ -215,7 +215,7 @@ class GraphStatus:
     namespace: str
     uid: str
     verdict: Verdict
-    # What the operator wrote: status.state and the Ready condition.
+    # The operator's own view: status.state and the Ready condition.
     operator_state: str
     ready_status: str
     ready_reason: str

@@ -1,4 +1,4 @@
-"""What is wrong with a pod, in the words a person would look for.
+"""Pod problems, named in the words a person would look for.
 
 The checks follow what `kubectl describe pod` shows first: container waiting reasons
 (ImagePullBackOff, CrashLoopBackOff), the last termination (OOMKilled), the

@@ -122,8 +122,8 @@ class Assessment:
 def _generation_problem(obj: Object, *, required: bool) -> str:
     """Return why the status may describe an older spec, or "" when it is current.
 
-    ``required`` says whether the kind always reports ``status.observedGeneration``
-    (Deployments do); where it is optional, its absence is not held against the object.
+    ``required`` is True for kinds that always report ``status.observedGeneration``
+    (Deployments). For other kinds a missing value is not counted against the object.
     """
     generation = _optional_int((obj.get("metadata") or {}).get("generation"))
     observed = _optional_int((obj.get("status") or {}).get("observedGeneration"))
@@ -270,7 +270,7 @@ def assess_podclique(podclique: Object) -> Assessment:
 def assess_pcsg(pcsg: Object) -> Assessment:
     """Assess a Grove PodCliqueScalingGroup (a multinode service in Grove mode).
 
-    Its replicas are gangs of leader and worker pods; ``availableReplicas`` counts
+    Its replicas are gangs of leader and worker pods. ``availableReplicas`` counts
     the gangs that are up, so it is the ready count here, as in the operator.
     """
     return _assess_grove(pcsg, "PodCliqueScalingGroup", "availableReplicas", "available")

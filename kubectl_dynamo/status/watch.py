@@ -1,10 +1,10 @@
 """Follow one graph with watch requests and rebuild its status on every change.
 
 Each kind (the DGD, its children, optionally Warning events) gets a thread that
-lists once, then watches from the list's resourceVersion and feeds a queue; a
-410 Gone (expired resourceVersion) lists again. The caller's thread drains the
-queue, applies the changes to an in-memory copy and rebuilds the status, so
-nothing polls.
+lists once, then watches from the list's resourceVersion and feeds a queue. After
+a 410 Gone (expired resourceVersion) the thread lists again. The caller's thread
+drains the queue, applies the changes to an in-memory copy and rebuilds the
+status, so nothing polls.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ _MAX_ERRORS = 5
 
 
 class _KindWatcher(threading.Thread):
-    """Lists one kind, then watches it, putting what it sees on the shared queue."""
+    """A thread that lists one kind, then watches it and puts every change on the shared queue."""
 
     def __init__(self, cluster, kind: ResourceKind, namespace: str, *, label_selector: Optional[str] = None,
                  field_selector: Optional[str] = None, out: "queue.Queue", stop: threading.Event,

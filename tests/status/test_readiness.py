@@ -109,7 +109,7 @@ def test_stale_observed_generation_is_not_ready():
     assert result.reason == "status is stale (observedGeneration 2 < generation 3)"
 
 
-def test_operator_ready_vector_without_ready_count_is_not_ready():
+def test_ready_vector_without_ready_count():
     # The operator ignores readyReplicas; the product requires ready == desired.
     case = next(c for c in IS_READY["input"] if c["case"] == "ready")
     assert operator_deployment_ready(case["deployment"]) is True
