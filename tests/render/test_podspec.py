@@ -193,3 +193,52 @@ def test_image_registry_host():
 def test_merge_envs_last_wins_and_sorts():
     merged = merge_envs([{"name": "B", "value": "1"}, {"name": "A", "value": "1"}], [{"name": "B", "value": "2"}])
     assert merged == [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
+
+
+# GeneratePodSpecForComponent cases of graph_test.go (Dynamo 0.8.0): the node count is
+# passed in, the component has no multinode block, and the command line is checked.
+POD_SPEC_FOR_COMPONENT = [
+    ("sglang single node", backends.SGLANG, backends.ROLE_MAIN, 1, ["python3 -m dynamo.sglang"], None,
+     ["python3", "-m", "dynamo.sglang"], ["dist-init-addr", "nnodes", "tp-size"]),
+    ("sglang leader", backends.SGLANG, backends.ROLE_LEADER, 3, ["python3 -m dynamo.sglang"], None,
+     ["python3", "-m", "dynamo.sglang", "dist-init-addr", "nnodes", "node-rank"], []),
+    ("sglang worker", backends.SGLANG, backends.ROLE_WORKER, 3, ["python3 -m dynamo.sglang"], None,
+     ["python3", "-m", "dynamo.sglang", "dist-init-addr", "nnodes", "node-rank"], []),
+    ("vllm single node", backends.VLLM, backends.ROLE_MAIN, 1, ["python3", "-m", "dynamo.vllm"], None,
+     ["python3", "-m", "dynamo.vllm"], ["ray start"]),
+    ("vllm leader", backends.VLLM, backends.ROLE_LEADER, 3,
+     ["python3", "-m", "dynamo.vllm", "--tensor-parallel-size", "4", "--pipeline-parallel-size", "1"], "2",
+     ["ray start --head --port=6379", "python3", "-m", "dynamo.vllm"], []),
+    ("vllm worker", backends.VLLM, backends.ROLE_WORKER, 3,
+     ["python3", "-m", "dynamo.vllm", "--tensor-parallel-size", "4", "--pipeline-parallel-size", "1"], "2",
+     ["ray start --address=$(GROVE_PCSG_NAME)-$(GROVE_PCSG_INDEX)-worker-ldr-0.$(GROVE_HEADLESS_SERVICE):6379 --block"],
+     ["python3 -m dynamo.vllm"]),
+    ("vllm prefill single node", backends.VLLM, backends.ROLE_MAIN, 1, ["python3", "-m", "dynamo.vllm", "--is-prefill-worker"], None,
+     ["python3", "-m", "dynamo.vllm", "--is-prefill-worker"], ["ray start"]),
+]
+
+
+@pytest.mark.parametrize("name,framework,role,nodes,args,gpu,contains,not_contains", POD_SPEC_FOR_COMPONENT)
+def test_pod_spec_for_component(name, framework, role, nodes, args, gpu, contains, not_contains):
+    component = {"componentType": "worker", "extraPodSpec": {"mainContainer": {"args": args}}}
+    if gpu:
+        component["resources"] = {"limits": {"gpu": gpu}}
+    pod_spec = build(component, framework, role=role, nodes=nodes, service_name="worker")
+    container = pod_spec["containers"][0]
+    command_line = " ".join(container["command"] + container["args"])
+    assert container["name"] == "main"
+    for text in contains:
+        assert text in command_line
+    for text in not_contains:
+        assert text not in command_line
+
+
+def test_user_command_without_args_keeps_it():
+    component = {"componentType": "worker", "extraPodSpec": {"mainContainer": {"command": ["custom", "command"]}}}
+    container = main_container(build(component, backends.SGLANG))
+    assert container["command"] == ["custom", "command"]
+    assert "args" not in container
+
+
+def test_trtllm_single_node_worker_builds():
+    assert main_container(build({"componentType": "worker"}, backends.TRTLLM))["command"] == ["/bin/sh", "-c"]

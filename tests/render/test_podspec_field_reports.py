@@ -7,7 +7,7 @@ what changed afterwards.
 from __future__ import annotations
 
 from kubectl_dynamo.render.v0_8 import backends, grove
-from kubectl_dynamo.render.v0_8.podspec import build_pod_spec, pod_spec_warnings
+from kubectl_dynamo.render.v0_8.podspec import build_pod_spec, pod_spec_warnings, rendered_pod_warnings
 from kubectl_dynamo.render.v0_8.workloads import render_workloads
 from tests.render.golden_loader import operator_settings
 
@@ -267,3 +267,23 @@ def test_gpu_count_given_no_warning():
     single = claims_only_worker()
     del single["multinode"]
     assert backends.multinode_launch_warning(single, backends.VLLM) is None
+
+
+def test_rendered_pod_warnings_per_workload_kind():
+    dcd = {
+        "metadata": {"name": "demo-graph-worker", "namespace": "team-a"},
+        "spec": {"componentType": "worker", "volumeMounts": [{"name": "m", "mountPoint": "/a"}, {"name": "m", "mountPoint": "/b"}]},
+    }
+    objects = render_workloads(dcd, operator_settings())
+    warnings = rendered_pod_warnings(objects)
+    assert warnings == [
+        "Deployment demo-graph-worker: volume 'm' appears 2 times in the pod, which the API server rejects; "
+        "mount the PVC once in volumeMounts and add further mounts with subPath in extraPodSpec.mainContainer.volumeMounts"
+    ]
+
+
+def test_graph_launch_warnings_name_the_service():
+    dgd = {"spec": {"services": {"decode": claims_only_worker(), "frontend": {"componentType": "frontend"}}}}
+    warnings = backends.graph_launch_warnings(dgd)
+    assert len(warnings) == 1
+    assert warnings[0].startswith("spec.services.decode.resources.limits.gpu")

@@ -465,3 +465,22 @@ def multinode_launch_warning(component: Object, framework: str, where: str = "")
         f"{where}resources.limits.gpu is not a whole number, so the operator adds no Ray or data-parallel launch "
         f"and each of the {nodes} nodes starts its own engine; set resources.limits.gpu to the GPUs per node"
     )
+
+
+def graph_launch_warnings(dgd: Object) -> List[str]:
+    """Return ``multinode_launch_warning`` for every service of a DGD (services with errors are skipped)."""
+    spec = dgd.get("spec") or {}
+    warnings: List[str] = []
+    for service_name, service in (spec.get("services") or {}).items():
+        service = service or {}
+        main = (service.get("extraPodSpec") or {}).get("mainContainer") or {}
+        try:
+            framework = determine_framework(
+                service.get("componentType") or "", main.get("command") or [], main.get("args") or [], spec.get("backendFramework") or ""
+            )
+        except InputError:
+            continue
+        warning = multinode_launch_warning(service, framework, f"spec.services.{service_name}.")
+        if warning:
+            warnings.append(warning)
+    return warnings

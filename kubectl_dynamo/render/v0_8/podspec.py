@@ -180,13 +180,15 @@ def build_pod_spec(
     deployer,
     service_name: str,
     where: str = "",
+    nodes: Optional[int] = None,
 ) -> Object:
     """Build the pod spec of one component role (``GenerateBasePodSpec``, graph.go, Dynamo 0.8.0).
 
     ``component`` is the DGD service or DCD spec and is not changed. ``framework`` comes
     from ``backends.determine_framework``. Multinode host names are built from
     ``service_name``: the DGD service key on Grove, the DCD name for LeaderWorkerSets.
-    ``where`` prefixes error messages, e.g. ``spec.services.decode.``.
+    ``where`` prefixes error messages, e.g. ``spec.services.decode.``. ``nodes`` overrides
+    the component's ``multinode.nodeCount``, as the operator's own tests do.
     Raises InputError for invalid volume mounts, quantities or backends.
     """
     annotations = component.get("annotations") or {}
@@ -229,7 +231,8 @@ def build_pod_spec(
 
     volumes = _add_volume_mounts(container, component, framework, where)
 
-    nodes = number_of_nodes(component)
+    if nodes is None:
+        nodes = number_of_nodes(component)
     backends.update_container(
         framework, container, nodes, role, component, service_name, deployer, settings.mpi_run_ssh_secret_name
     )
@@ -323,4 +326,30 @@ def pod_spec_warnings(pod_spec: Object, where: str = "") -> List[str]:
                     f"{where}container {container.get('name')!r} mounts volume {mount.get('name')!r}, which the pod does not have; "
                     "add it to volumeMounts (for a PVC) or to extraPodSpec.volumes"
                 )
+    return warnings
+
+
+def rendered_pod_warnings(objects: Iterable[Object]) -> List[str]:
+    """Return ``pod_spec_warnings`` for every pod template in rendered workloads.
+
+    Reads Deployments, LeaderWorkerSets (leader and worker) and PodCliqueSet cliques.
+    """
+    warnings: List[str] = []
+    for obj in objects:
+        kind = obj.get("kind")
+        name = (obj.get("metadata") or {}).get("name", "")
+        spec = obj.get("spec") or {}
+        if kind == "Deployment":
+            templates = [("", (spec.get("template") or {}).get("spec"))]
+        elif kind == "LeaderWorkerSet":
+            group = spec.get("leaderWorkerTemplate") or {}
+            templates = [(f" {role}", (group.get(f"{role}Template") or {}).get("spec")) for role in ("leader", "worker")]
+        elif kind == "PodCliqueSet":
+            cliques = (spec.get("template") or {}).get("cliques") or []
+            templates = [(f" clique {clique.get('name')}", (clique.get("spec") or {}).get("podSpec")) for clique in cliques]
+        else:
+            continue
+        for label, pod_spec in templates:
+            if pod_spec:
+                warnings += pod_spec_warnings(pod_spec, f"{kind} {name}{label}: ")
     return warnings
