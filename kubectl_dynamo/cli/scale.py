@@ -86,3 +86,5 @@ def scale(app, name: str, assignments: Tuple[str, ...], service: Optional[str], 
     for line in report_lines(report):
         app.stdout.write(line + "\n")
     app.stdout.flush()
+    if report.wait_error is not None:
+        raise report.wait_error

@@ -65,7 +65,7 @@ def describe_when(sync: FluxSync, now: datetime) -> str:
     remaining = (sync.next_reconcile - now).total_seconds()
     if remaining <= 0:
         return f"at any moment: the next reconcile was due at {_clock(sync.next_reconcile)}{suffix}"
-    return f"in about {_duration(remaining)}, at {_clock(sync.next_reconcile)}{suffix}"
+    return f"in about {_duration(_round_to_minutes(remaining))}, at {_clock(sync.next_reconcile)}{suffix}"
 
 
 def flux_notice(sync: FluxSync, dgd: Object, services: Sequence[str], now: datetime, gitops_hint: str) -> FluxNotice:
@@ -102,6 +102,11 @@ def flux_notice(sync: FluxSync, dgd: Object, services: Sequence[str], now: datet
         f"{gitops_hint}"
     )
     return notice
+
+
+def _round_to_minutes(seconds: float) -> float:
+    """Return ``seconds`` rounded to whole minutes from 90 s up, for an estimate such as "about 7m"."""
+    return seconds if seconds < 90 else round(seconds / 60) * 60
 
 
 def _clock(moment: datetime) -> str:

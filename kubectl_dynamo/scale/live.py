@@ -22,6 +22,11 @@ from kubectl_dynamo.scale.request import ScaleRequest, resolve_targets
 #: Attempts at a write that keeps losing races before giving up.
 MAX_ATTEMPTS = 5
 
+#: The field manager of scale's writes. kustomize-controller takes over the fields of every
+#: manager whose name starts with "kubectl" and then drops those that Git does not set, so
+#: with a "kubectl..." name a count that Git leaves out would be removed at the next reconcile.
+FIELD_MANAGER = "dynamo-scale"
+
 
 @dataclass
 class Events:
@@ -142,7 +147,7 @@ def execute(cluster, request: ScaleRequest, state: LiveState, plan: Plan, events
 def _send(cluster, write: Write, *, dry_run: bool) -> dict:
     return cluster.patch(
         write.kind, write.name, write.body, patch_type=write.patch_type,
-        namespace=write.namespace, subresource=write.subresource, dry_run=dry_run,
+        namespace=write.namespace, subresource=write.subresource, dry_run=dry_run, field_manager=FIELD_MANAGER,
     )
 
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Optional
 
-from kubectl_dynamo.errors import ClusterError, UsageError
+from kubectl_dynamo.errors import ClusterError, DynamoError, UsageError
+from kubectl_dynamo.flux.objects import NAME_LABEL as FLUX_NAME_LABEL, NAMESPACE_LABEL as FLUX_NAMESPACE_LABEL
 from kubectl_dynamo.scale import gitfile
 from kubectl_dynamo.scale.flux import flux_notice
 from kubectl_dynamo.scale.live import Events, LiveOutcome, execute, plan_live, read_state
@@ -23,6 +24,8 @@ class ScaleReport:
     live: Optional[LiveOutcome] = None
     #: The ``GraphStatus`` that ended ``--wait``.
     wait_status: Any = None
+    #: Why ``--wait`` failed (timed out, graph failed) after the writes succeeded; the caller raises it.
+    wait_error: Optional[DynamoError] = None
 
 
 def check_options(request: ScaleRequest) -> None:
@@ -78,9 +81,19 @@ def scale(request: ScaleRequest, *, connect: Callable[[], Any], events: Events, 
             report.commit = gitfile.commit_file_edit(edit)
 
     if plan is not None:
-        report.live = execute(cluster, request, state, plan, events)
+        try:
+            report.live = execute(cluster, request, state, plan, events)
+        except DynamoError:
+            if edit is not None and not request.dry_run and not edit.unchanged:
+                done = f"committed as {report.commit.sha}" if report.commit else "not committed"
+                events.note(f"{edit.path} was already edited ({done}); the cluster write failed")
+            raise
         if request.wait:
-            report.wait_status = _wait(cluster, report, plan, events)
+            try:
+                report.wait_status = _wait(cluster, report, plan, events)
+            except DynamoError as exc:
+                # The writes happened: the report still lists them before the error is raised.
+                report.wait_error = exc
     return report
 
 
@@ -95,7 +108,8 @@ def _announce(plan: Plan, events: Events) -> None:
 
 def _warn_about_flux(cluster, dgd: dict, plan: Plan, request: ScaleRequest, events: Events, now: Optional[datetime]) -> None:
     changed = [c.service for c in plan.changes if not c.unchanged]
-    if not changed:
+    labels = (dgd.get("metadata") or {}).get("labels") or {}
+    if not changed or not (labels.get(FLUX_NAME_LABEL) and labels.get(FLUX_NAMESPACE_LABEL)):
         return
     from kubectl_dynamo.flux.sync import flux_sync
 
