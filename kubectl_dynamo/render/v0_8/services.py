@@ -37,28 +37,6 @@ def service_port(component_type: Optional[str]) -> Object:
     return {"name": naming.SYSTEM_PORT_NAME, "port": naming.SYSTEM_PORT, "targetPort": naming.SYSTEM_PORT_NAME, "protocol": "TCP"}
 
 
-def kube_labels(dcd: Object) -> Dict[str, str]:
-    """Spec labels, then metadata labels, then the base-model hash (getKubeLabels)."""
-    spec = dcd.get("spec") or {}
-    labels = dict(spec.get("labels") or {})
-    labels.update((dcd.get("metadata") or {}).get("labels") or {})
-    model = (spec.get("modelRef") or {}).get("name")
-    if model:
-        labels[naming.LABEL_BASE_MODEL_HASH] = naming.model_hash(model)
-    return labels
-
-
-def kube_annotations(dcd: Object) -> Dict[str, str]:
-    """Spec annotations, then extraPodMetadata annotations, then the base model (getKubeAnnotations)."""
-    spec = dcd.get("spec") or {}
-    annotations = dict(spec.get("annotations") or {})
-    annotations.update((spec.get("extraPodMetadata") or {}).get("annotations") or {})
-    model = (spec.get("modelRef") or {}).get("name")
-    if model:
-        annotations[naming.ANNOTATION_BASE_MODEL] = model
-    return annotations
-
-
 def _multinode(spec: Object) -> bool:
     return naming.number_of_nodes(spec) > 1
 
@@ -73,12 +51,12 @@ def render_dcd_services(dcd: Object, settings: OperatorSettings) -> List[Object]
     stealing = str(annotations.get(naming.ANNOTATION_STEALING_TRAFFIC, "")) == "true"
     owner = dcd_owner(dcd)
 
-    labels = kube_labels(dcd)
+    labels = naming.kube_labels(dcd)
     if k8s_discovery:
         labels[naming.LABEL_DISCOVERY_BACKEND] = naming.DISCOVERY_KUBERNETES
         if not frontend:
             labels[naming.LABEL_DISCOVERY_ENABLED] = "true"
-    service_annotations = kube_annotations(dcd)
+    service_annotations = naming.kube_annotations(dcd)
 
     variants = [(name, False)]
     if stealing or k8s_discovery or frontend:

@@ -36,8 +36,8 @@ Object = Dict[str, Any]
 SCHEMA_FILE = Path(__file__).with_name("dgd_schema.json")
 # Grove's admission webhook limits the names that make up pod names (Grove PodCliqueSet validation).
 GROVE_NAME_LIMIT = 45
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 PVC_CREATE_RULE = "!has(self.create) || self.create == false || (has(self.size) && has(self.storageClass) && has(self.volumeAccessMode))"
 
 # Known mistakes and where the value belongs instead, by key.
@@ -62,16 +62,17 @@ KEY_HINTS = {
 # fields unless the client asks for strict validation), by key and parent path. They
 # render with a warning instead of an error because real files still carry them.
 PRUNED_FIELDS = {
-    "pvc": (re.compile(r"^spec\.services\.[^.]+$"),
+    "pvc": (r"^spec\.services\.[^.]+$",
             "was removed before 0.8.0 and is dropped, so the claim is not mounted; declare it in "
             "spec.pvcs and mount it with volumeMounts"),
-    "enabled": (re.compile(r"\.scalingAdapter$"),
+    "enabled": (r"\.scalingAdapter$",
                 "belongs to operators after 0.8.0 and is dropped; at 0.8.0 every service gets a scaling "
                 "adapter unless scalingAdapter.disable is true"),
 }
 
+# Compiled on first use (re caches them), so that importing this module stays cheap.
 BACKEND_PATTERN = {
-    name: re.compile(r"python[0-9.]*\s+[^|&;]*-m\s+[^|&;]*dynamo\." + name + r"[^|&;]*")
+    name: r"python[0-9.]*\s+[^|&;]*-m\s+[^|&;]*dynamo\." + name + r"[^|&;]*"
     for name in ("vllm", "sglang", "trtllm")
 }
 
@@ -194,7 +195,7 @@ class SchemaChecker:
                 result[key] = self.check(item, additional, item_path)
             elif properties is not None and not preserve and additional is not True:
                 pruned = PRUNED_FIELDS.get(key)
-                if pruned and pruned[0].search(path):
+                if pruned and re.search(pruned[0], path):
                     self.warnings.append(f"{item_path} {pruned[1]}")
                     continue
                 self.add(path, self._unknown_key(key, properties))
@@ -238,7 +239,7 @@ def detect_backend(service: Object) -> Optional[str]:
     main = ((service.get("extraPodSpec") or {}).get("mainContainer") or {})
     words = [str(w) for w in (main.get("command") or [])] + [str(w) for w in (main.get("args") or [])]
     text = " ".join(words)
-    found = [name for name, pattern in BACKEND_PATTERN.items() if pattern.search(text)]
+    found = [name for name, pattern in BACKEND_PATTERN.items() if re.search(pattern, text)]
     if len(found) > 1:
         raise ValueError(f"the command matches several backends ({', '.join(found)})")
     return found[0] if found else None
@@ -267,7 +268,7 @@ def validate(dgd: Object, settings: OperatorSettings, *, grove: bool = False) ->
     name = str((dgd.get("metadata") or {}).get("name") or "")
     if not name:
         problems.append('metadata.name: missing; every DynamoGraphDeployment needs a name')
-    elif not DNS_SUBDOMAIN.match(name) or len(name) > 253:
+    elif not re.match(DNS_SUBDOMAIN, name) or len(name) > 253:
         problems.append(f"metadata.name: {name!r} is not a valid name; use lower-case letters, digits and '-'")
 
     services = spec.get("services")
@@ -320,7 +321,7 @@ def _check_service(dgd: Object, dgd_name: str, service_name: str, service: Objec
                    settings: OperatorSettings, grove: bool, problems: List[str], warnings: List[str]) -> None:
     path = f"spec.services.{service_name}"
     lower = service_name.lower()
-    if not DNS_LABEL.match(lower):
+    if not re.match(DNS_LABEL, lower):
         problems.append(f"{path}: service name {service_name!r} must lower-case to letters, digits and '-', "
                         f"because it becomes part of object names ({dgd_name}-{lower})")
     elif grove:
