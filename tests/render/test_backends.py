@@ -251,3 +251,22 @@ def test_python_commands(command):
 @pytest.mark.parametrize("command", ["sh", "pythonx", "ipython", "/bin/bash"])
 def test_non_python_commands(command):
     assert not backends.is_python_command(command)
+
+
+@pytest.mark.parametrize(
+    "command,args,launched",
+    [
+        (["sh", "-c"], ["launch", "--config", "test.yaml"], "launch --config test.yaml"),
+        (["python3"], ["-m", "dynamo.trtllm", "--model-path", "test"], "python3 -m dynamo.trtllm --model-path test"),
+        (["python3", "-m", "dynamo.trtllm"], ["--model-path", "Qwen/Qwen3-0.6B"], "python3 -m dynamo.trtllm --model-path Qwen/Qwen3-0.6B"),
+        (["/usr/bin/python3.8"], ["-m", "dynamo.trtllm"], "/usr/bin/python3.8 -m dynamo.trtllm"),
+        ([], ["serve", "--model", "test"], "serve --model test"),
+        (["original", "command"], [], "original command"),
+    ],
+)
+def test_trtllm_leader_launch_command(command, args, launched):
+    container = {"command": command, "args": args}
+    backends.trtllm_leader_setup(container, 2, "test", {"resources": {"limits": {"gpu": "1"}}}, backends.GROVE)
+    assert container["command"] == ["/bin/sh", "-c"]
+    assert container["args"][0].endswith(f" -x USER bash -c 'trtllm-llmapi-launch {launched}'")
+    assert " -n 2 -H $(GROVE_PCSG_NAME)-$(GROVE_PCSG_INDEX)-test-ldr-0.$(GROVE_HEADLESS_SERVICE)," in container["args"][0]
