@@ -243,12 +243,24 @@ def test_unknown_framework_is_an_error():
         backends.update_container("mlc", {}, 1, backends.ROLE_MAIN, {}, "svc", backends.GROVE, SSH_SECRET)
 
 
-@pytest.mark.parametrize("command", ["python", "python3", "python3.11", "/usr/bin/python3.8", "/opt/py/bin/python"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "python", "python3", "python2", "python3.11", "python3.12.1", "/usr/bin/python", "/usr/bin/python3.8",
+        "/opt/python/bin/python3.11", "/home/user/.pyenv/shims/python3.9", "./python3", "../bin/python", "bin/python3.10",
+    ],
+)
 def test_python_commands(command):
     assert backends.is_python_command(command)
 
 
-@pytest.mark.parametrize("command", ["sh", "pythonx", "ipython", "/bin/bash"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "java", "sh", "node", "python-config", "/usr/bin/python-config", "", "python ", "/usr/bin/python ",
+        "pythonx", "/usr/bin/pythonx", "/usr/bin/", "python/", "/usr/bin/python/", "python\n", "ipython",
+    ],
+)
 def test_non_python_commands(command):
     assert not backends.is_python_command(command)
 

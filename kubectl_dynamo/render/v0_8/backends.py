@@ -152,7 +152,7 @@ def is_python_command(command: str) -> bool:
     """Return whether a command is a Python interpreter (python, python3.11, /usr/bin/python3)."""
     if command in ("python", "python3"):
         return True
-    return re.match(r"^(.*/)?(python\d*(\.\d+)*)$", command) is not None
+    return re.fullmatch(r"(.*/)?(python\d*(\.\d+)*)", command) is not None
 
 
 def _remove_probes(container: Object) -> None:
