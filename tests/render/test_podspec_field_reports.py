@@ -1,7 +1,7 @@
 """Rendering cases from real user failures, asserting what Dynamo 0.8.0 renders.
 
-Where a later operator changed the behaviour, the test pins the 0.8.0 result and says
-what changed afterwards.
+Where a later operator changed the behaviour, the test pins the 0.8.0 result and its
+docstring names the later change.
 """
 
 from __future__ import annotations
@@ -155,7 +155,7 @@ def test_multiprocess_sglang_worker_rank_from_lws():
 
 
 def test_repeated_pvc_mount_duplicates_volume():
-    """A later operator deduplicates the volume; 0.8.0 renders it twice, and the warning says so."""
+    """A later operator deduplicates the volume; 0.8.0 renders it twice and warns."""
     component = {
         "componentType": "worker",
         "volumeMounts": [{"name": "shared-store", "mountPoint": "/models"}, {"name": "shared-store", "mountPoint": "/cache"}],

@@ -62,7 +62,8 @@ def production_settings(**overrides):
 
 def test_frontend_deployment():
     (deployment,) = render_workloads(frontend_dcd(), production_settings())
-    assert deployment["apiVersion"] == "apps/v1" and deployment["kind"] == "Deployment"
+    assert deployment["apiVersion"] == "apps/v1"
+    assert deployment["kind"] == "Deployment"
     assert deployment["metadata"]["name"] == "my-graph-frontend"
     assert deployment["metadata"]["labels"] == LABELS
     assert "annotations" not in deployment["metadata"]
@@ -165,7 +166,8 @@ def test_stealing_traffic_adds_debug_deployment():
     pod = debug["spec"]["template"]["spec"]
     assert pod["shareProcessNamespace"] is True
     debugger = pod["containers"][-1]
-    assert debugger["name"] == "debugger" and debugger["image"] == "debug:1"
+    assert debugger["name"] == "debugger"
+    assert debugger["image"] == "debug:1"
     assert debugger["resources"] == {"requests": {"cpu": "100m", "memory": "100Mi"}, "limits": {"cpu": "1", "memory": "1000Mi"}}
 
 
@@ -238,7 +240,8 @@ def test_lws_objects_per_replica():
         assert template["spec"]["schedulerName"] == "volcano"
         assert template["spec"]["serviceAccountName"] == "default-test-sa"
     worker = lws["spec"]["leaderWorkerTemplate"]["workerTemplate"]["spec"]["containers"][0]
-    assert "livenessProbe" not in worker and "readinessProbe" not in worker and "startupProbe" not in worker
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        assert probe not in worker
 
 
 def test_lws_replicas_default_to_one():
