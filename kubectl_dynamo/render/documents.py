@@ -46,7 +46,7 @@ class RenderedFiles:
 
 def resolve_kinds(names: Iterable[str]) -> Optional[set]:
     """Turn --kind values (kind, plural or short name, any case, comma-separated) into kinds."""
-    wanted = set()
+    selected = set()
     for value in names:
         for name in filter(None, (part.strip() for part in value.split(","))):
             lowered = name.lower().split(".")[0]
@@ -54,21 +54,21 @@ def resolve_kinds(names: Iterable[str]) -> Optional[set]:
             if not match:
                 known = ", ".join(sorted(KIND_ALIASES))
                 raise UsageError(f"--kind {name!r} is not a kind the renderer produces; choose from: {known}")
-            wanted.update(match)
-    return wanted or None
+            selected.update(match)
+    return selected or None
 
 
 def render_files(paths: Sequence[str], options: RenderOptions, kinds: Iterable[str] = ()) -> RenderedFiles:
     """Render every DGD in ``paths``; raise ``ValidationError`` with the problems of all of them."""
-    wanted = resolve_kinds(kinds)
+    selected_kinds = resolve_kinds(kinds)
     documents = load_documents(paths)
     result = RenderedFiles()
     problems: List[str] = []
     rendered_any = False
     for document in documents:
         if document.kind != DGD_KIND:
-            what = f"{document.kind or 'a document without kind'} {document.name}".strip()
-            result.notes.append(f"{document.origin}: skipped {what}: not a {DGD_KIND}")
+            description = f"{document.kind or 'a document without kind'} {document.name}".strip()
+            result.notes.append(f"{document.origin}: skipped {description}: not a {DGD_KIND}")
             continue
         rendered_any = True
         graph_options = options
@@ -80,7 +80,7 @@ def render_files(paths: Sequence[str], options: RenderOptions, kinds: Iterable[s
             problems += [f"{document.origin}: {problem}" for problem in exc.problems]
             continue
         result.warnings += [f"{document.origin}: {warning}" for warning in rendered.warnings]
-        result.objects += [o for o in rendered.objects if wanted is None or o.get("kind") in wanted]
+        result.objects += [o for o in rendered.objects if selected_kinds is None or o.get("kind") in selected_kinds]
     if problems:
         raise ValidationError(problems, hint="Fix the fields named above; nothing was rendered.")
     if not rendered_any:

@@ -85,7 +85,8 @@ def test_request_file_renders_nothing(cli):
 def test_json_output_is_one_list(cli):
     result = cli(["render", "-f", str(EXAMPLES / "llm-agg.yaml"), "-o", "json"])
     listing = json.loads(result.stdout)
-    assert listing["apiVersion"] == "v1" and listing["kind"] == "List"
+    assert listing["apiVersion"] == "v1"
+    assert listing["kind"] == "List"
     kinds = [item["kind"] for item in listing["items"]]
     assert kinds == sorted(kinds)
     assert {"DynamoComponentDeployment", "Deployment", "Service", "DynamoGraphDeploymentScalingAdapter"} <= set(kinds)
@@ -102,7 +103,8 @@ def test_kind_filter(cli):
     kinds = {o["kind"] for o in documents(result.stdout)}
     assert kinds == {"Deployment", "Service"}
     bad = cli(["render", "-f", str(EXAMPLES / "llm-agg.yaml"), "--kind", "Pod"])
-    assert bad.exit_code == 2 and "--kind 'Pod' is not a kind the renderer produces" in bad.stderr
+    assert bad.exit_code == 2
+    assert "--kind 'Pod' is not a kind the renderer produces" in bad.stderr
 
 
 def test_stage_dcd_stops_after_first_stage(cli):
@@ -167,7 +169,8 @@ def test_operator_config_ingress(cli, tmp_path):
 def test_grove_mode_renders_pod_clique_set_and_services(cli):
     objects = documents(cli(["render", "-f", str(CORPUS / "vllm-agg.yaml"), "--grove"]).stdout)
     kinds = {o["kind"] for o in objects}
-    assert "PodCliqueSet" in kinds and "DynamoComponentDeployment" not in kinds
+    assert "PodCliqueSet" in kinds
+    assert "DynamoComponentDeployment" not in kinds
     services = [o for o in objects if o["kind"] == "Service"]
     assert {s["metadata"]["name"] for s in services} == {"vllm-agg-frontend", "vllm-agg-worker"}
     frontend = next(s for s in services if s["metadata"]["name"] == "vllm-agg-frontend")
@@ -223,4 +226,5 @@ def test_kubectl_dispatches_render(kubectl, plugin_env):
 def test_help_lists_examples(cli):
     result = cli(["render", "--help"])
     assert result.exit_code == 0
-    assert "Examples:" in result.stdout and "--operator-config" in result.stdout
+    assert "Examples:" in result.stdout
+    assert "--operator-config" in result.stdout

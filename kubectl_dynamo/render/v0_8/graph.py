@@ -59,10 +59,10 @@ def _object(api_version: str, kind: str, name: str, namespace: str, *, labels=No
 
 # --- Go encoding of the v1alpha1 shared spec ---
 # The operator builds DCDs as Go structs and sends them as JSON, so zero values of
-# ``omitempty`` fields disappear and a quantity is written canonically. Each entry:
-# "omit" drops "", false, 0, empty maps and lists; "keep" keeps the value (pointer or
-# required field); "quantity" is a resource.Quantity (always present once its parent
-# is); a dict describes a nested struct.
+# ``omitempty`` fields disappear and a quantity is written canonically. In the tables,
+# "omit" drops "", false, 0, empty maps and lists. "keep" keeps the value of a pointer
+# or required field. "quantity" marks a resource.Quantity, which is always present once
+# its parent is. A dict describes a nested struct.
 _INGRESS = {
     "enabled": "omit", "host": "omit", "useVirtualService": "omit", "virtualServiceGateway": "keep",
     "hostPrefix": "keep", "annotations": "omit", "labels": "omit", "tls": {"secretName": "omit"},
@@ -142,7 +142,7 @@ def go_encode(value: Any, fields: Any) -> Any:
 # --- DCDs ---
 
 def default_ingress_spec(dgd_name: str, settings: OperatorSettings) -> Object:
-    """The ingress spec a frontend DCD gets when its service has none (GenerateDefaultIngressSpec)."""
+    """Return the ingress spec a frontend DCD gets when its service has none (GenerateDefaultIngressSpec)."""
     gateway = settings.istio_virtual_service_gateway
     class_name = settings.ingress_controller_class_name
     spec: Object = {}
@@ -162,7 +162,7 @@ def default_ingress_spec(dgd_name: str, settings: OperatorSettings) -> Object:
 
 
 def merge_envs(common: List[Object], specific: List[Object]) -> List[Object]:
-    """Union by name, the service's value winning, sorted by name (MergeEnvs)."""
+    """Merge env lists by name, the service's value winning, sorted by name (MergeEnvs)."""
     merged: Dict[str, Object] = {}
     for env in list(common or []) + list(specific or []):
         merged[env.get("name", "")] = copy.deepcopy(env)  # Go copies EnvVar values
@@ -187,7 +187,7 @@ def _go_field(mapping: Dict[str, Any], name: str) -> Any:
 
 
 def apply_deployment_config(spec: Object, service_name: str, env_path: str) -> None:
-    """The legacy ``DYN_DEPLOYMENT_CONFIG`` env: port rewrite for frontends, then workers and resources.
+    """Apply the legacy ``DYN_DEPLOYMENT_CONFIG`` env: port rewrite for frontends, then workers and resources.
 
     Mirrors updateDynDeploymentConfig and overrideWithDynDeploymentConfig (graph.go).
     """
@@ -255,7 +255,7 @@ def apply_deployment_config(spec: Object, service_name: str, env_path: str) -> N
 
 
 def _config_env_path(dgd_spec: Object, service_name: str, service: Object) -> str:
-    """Where the DYN_DEPLOYMENT_CONFIG variable a service sees is written, for messages."""
+    """Return the field path of the DYN_DEPLOYMENT_CONFIG variable a service reads, for messages."""
     index = _config_env_index(service.get("envs") or [])
     if index is not None:
         return f"spec.services.{service_name}.envs[{index}].value"
@@ -263,7 +263,7 @@ def _config_env_path(dgd_spec: Object, service_name: str, service: Object) -> st
 
 
 def render_dcd(dgd: Object, service_name: str, service: Object, settings: OperatorSettings) -> Object:
-    """One DCD, as GenerateDynamoComponentsDeployments builds it, without owner or hash."""
+    """Build one DCD as GenerateDynamoComponentsDeployments does, without owner or hash."""
     dgd_name, dgd_namespace = metadata_of(dgd)
     dgd_spec = dgd.get("spec") or {}
     dyn_namespace = naming.dynamo_namespace(dgd_namespace, dgd_name, service)
@@ -340,7 +340,7 @@ def render_pvcs(dgd: Object) -> List[Object]:
 
 
 def render_scaling_adapters(dgd: Object) -> List[Object]:
-    """One DGDSA per service unless ``scalingAdapter.disable`` (reconcileScalingAdapters)."""
+    """Render one DGDSA per service unless ``scalingAdapter.disable`` (reconcileScalingAdapters)."""
     name, namespace = metadata_of(dgd)
     owner = dgd_owner(dgd)
     adapters = []
@@ -384,7 +384,7 @@ def render_discovery_rbac(dgd: Object, settings: OperatorSettings) -> List[Objec
 
 
 def render_planner_rbac(dgd: Object, settings: OperatorSettings) -> List[Object]:
-    """The planner ServiceAccount and RoleBinding a cluster-wide operator creates if missing.
+    """Render the planner ServiceAccount and RoleBinding a cluster-wide operator creates if missing.
 
     Plain creates (rbac/manager.go): no ownerReference and no hash annotations.
     """

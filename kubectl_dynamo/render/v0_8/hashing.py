@@ -12,7 +12,7 @@ GetResourceHash and SortKeys) hashes the desired object like this:
 3. Encode with Go ``encoding/json`` (compact; ``<``, ``>``, ``&``, U+2028 and U+2029
    escaped; numbers through float64) and take the lowercase hex SHA-256.
 
-Step 1 sees the typed Go object, which has fields our plain dicts lack: a pod
+Step 1 reads the typed Go object, which has fields our plain dicts lack: a pod
 template's ``metadata.creationTimestamp: null``, a container's ``resources: {}``,
 canonical quantities. ``typed_spec`` adds those before hashing.
 """
@@ -274,7 +274,7 @@ def _typed_shared_spec(spec: Object) -> None:
 
 
 def typed_spec(obj: Object) -> Any:
-    """A copy of ``obj['spec']`` as the operator's typed object would present it."""
+    """Return a copy of ``obj['spec']`` as the operator's typed object would present it."""
     spec = obj.get("spec")
     if spec is None:
         return None
@@ -295,7 +295,7 @@ def typed_spec(obj: Object) -> Any:
 
 
 def spec_hash(obj: Object) -> str:
-    """The value the operator writes into ``nvidia.com/last-applied-hash`` for ``obj``."""
+    """Return the value the operator writes into ``nvidia.com/last-applied-hash`` for ``obj``."""
     return hash_value(typed_spec(obj))
 
 

@@ -42,7 +42,7 @@ def _multinode(spec: Object) -> bool:
 
 
 def render_dcd_services(dcd: Object, settings: OperatorSettings) -> List[Object]:
-    """The generic Service ``<dcd>`` and, when kept, ``<dcd>-p`` and ``<dcd>-d``."""
+    """Render the generic Service ``<dcd>`` and, when kept, ``<dcd>-p`` and ``<dcd>-d``."""
     spec = dcd.get("spec") or {}
     name, namespace = dcd["metadata"]["name"], dcd["metadata"]["namespace"]
     annotations = spec.get("annotations") or {}
@@ -131,7 +131,7 @@ def ingress_enabled(ingress: Optional[Object]) -> bool:
 
 
 def render_dcd_ingress(dcd: Object, settings: OperatorSettings) -> List[Object]:
-    """The DCD's Ingress and, when the operator has an Istio gateway, its VirtualService."""
+    """Render the DCD's Ingress and, when the operator has an Istio gateway, its VirtualService."""
     ingress = (dcd.get("spec") or {}).get("ingress")
     name, namespace = dcd["metadata"]["name"], dcd["metadata"]["namespace"]
     owner = dcd_owner(dcd)
@@ -144,7 +144,7 @@ def render_dcd_ingress(dcd: Object, settings: OperatorSettings) -> List[Object]:
 
 
 def model_service(model_name: str, namespace: str, owner: Object) -> Object:
-    """The headless Service that lets components find every pod serving one base model."""
+    """Build the headless Service that lets components find every pod serving one base model."""
     model_hash = naming.model_hash(model_name)
     return {
         "apiVersion": "v1",
@@ -164,7 +164,7 @@ def model_service(model_name: str, namespace: str, owner: Object) -> Object:
 
 
 def render_grove_services(dgd: Object, settings: OperatorSettings) -> List[Object]:
-    """Services, Ingresses, VirtualServices and model Services the DGD controller syncs in Grove mode."""
+    """Render the Services, Ingresses, VirtualServices and model Services of Grove mode (DGD-owned)."""
     dgd_name, namespace = metadata_of(dgd)
     owner = dgd_owner(dgd)
     annotations = (dgd.get("metadata") or {}).get("annotations")

@@ -5,7 +5,7 @@ Two layers, all problems collected and reported together:
 1. The CRD schema (``dgd_schema.json``, generated from crds/ by scripts/gen_schema.py):
    unknown keys, types, enums, bounds, required keys and the PVC ``create`` rule.
    Like the API server, it also drops nulls and fills in schema defaults (for
-   example ``multinode.nodeCount: 2``), in place, so that rendering sees the stored
+   example ``multinode.nodeCount: 2``), in place, so that rendering reads the stored
    object.
 2. The operator's own rules (webhook/validation, Dynamo 0.8.0) and the errors its
    render step raises: services present, PVC fields when ``create`` is true,
@@ -232,7 +232,7 @@ class SchemaChecker:
 
 
 def detect_backend(service: Object) -> Optional[str]:
-    """The backend a worker's command names (detectBackendFrameworkFromArgs, graph.go).
+    """Detect the backend a worker's command runs (detectBackendFrameworkFromArgs, graph.go).
 
     Returns None for no match; raises ValueError when several frameworks match.
     """
