@@ -30,10 +30,10 @@ def drift(app, names: Tuple[str, ...], all_namespaces: bool, source_dir: Optiona
     """Compare a Flux-managed graph with its Git source.
 
     Shows per graph whether Flux applied the newest revision (Synced, Pending,
-    Failing, Suspended, SourceNotReady, NotManaged), which live fields differ from
-    Git and which field manager set them, when Flux will set them back, objects
-    Flux will prune, and, with --source, what the branch head will change in the
-    graph and in the objects the operator renders from it.
+    Failing, Suspended, SourceNotReady, NotManaged). It lists the live fields that
+    differ from Git, the field manager that set each one and when Flux sets it
+    back, and the objects Flux will prune. With --source it also shows what the
+    branch head will change in the graph and in the objects the operator renders.
 
     Only fields present in Git are compared, as server-side apply owns them;
     fields other managers add are not drift, except those of kubectl managers,

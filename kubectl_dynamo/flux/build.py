@@ -229,10 +229,10 @@ _OPERATOR = re.compile(r"^([_a-zA-Z][_a-zA-Z0-9]*)(?:(:=|:-|=|-)(.*))?$", re.DOT
 def envsubst(text: str, variables: Dict[str, str]) -> str:
     """Replace ``${var}`` forms the way Flux's post-build substitution does.
 
-    ``${var}`` becomes the value or "" when undefined; ``${var:=default}`` and
-    ``${var:-default}`` use the default when the variable is undefined or empty,
-    ``${var=default}`` and ``${var-default}`` only when it is undefined;
-    ``$${var}`` leaves a literal ``${var}``. Plain ``$var`` is not substituted.
+    ``${var}`` becomes the value, or "" when undefined. ``${var:=default}`` and
+    ``${var:-default}`` use the default when the variable is undefined or empty.
+    ``${var=default}`` and ``${var-default}`` use it only when it is undefined.
+    ``$${var}`` leaves a literal ``${var}``, and plain ``$var`` is not substituted.
     """
 
     def replace(match: "re.Match[str]") -> str:

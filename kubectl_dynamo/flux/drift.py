@@ -1,4 +1,4 @@
-"""`kubectl dynamo drift`: is each live graph what Git says, and what will Flux do next?
+"""`kubectl dynamo drift`: does each live graph match Git, and what will Flux do next?
 
 ``detect_drift(cluster, request)`` is the one entry point. Per Kustomization
 that owns a requested graph it:
@@ -43,7 +43,7 @@ _DGD_KIND = kinds.DGD.kind
 
 @dataclass(frozen=True)
 class DriftRequest:
-    """What the user asked for; ``namespace`` None means the context's namespace."""
+    """The graphs and Git origin a drift run compares; ``namespace`` None means the context's namespace."""
 
     names: Tuple[str, ...] = ()
     namespace: Optional[str] = None
@@ -77,7 +77,7 @@ class ChildChange:
 
 @dataclass
 class PendingChanges:
-    """What the branch head would change once Flux applies it."""
+    """The changes the branch head brings to one graph once Flux applies it."""
 
     head_revision: str
     head_origin: str

@@ -1,4 +1,4 @@
-"""Field-level comparison of a Git object with the live one, as server-side apply sees it.
+"""Field-level comparison of a Git object with the live one, by server-side apply ownership.
 
 Flux applies with server-side apply and force, so it owns exactly the fields
 present in Git. A field counts as drift when Git sets it and the live value

@@ -51,7 +51,14 @@ def _owner_text(owner: Optional[FieldOwner], now: datetime, verb: str = "set") -
     return f"{verb} by {owner.manager}{subresource} {ago(owner.time, now)}"
 
 
-def drift_line(item: FieldDrift, sync: FluxSync, now: datetime) -> str:
+def drift_line(item: FieldDrift, sync: FluxSync, now: datetime, pending: Optional[PendingChanges] = None) -> str:
+    upcoming = _pending_value(item, pending)
+    if upcoming is not None:
+        # The pending revision changes this very field: Flux will write the new Git value, not the old one.
+        head = short_revision(pending.head_revision)
+        action = f"set it to {short_value(upcoming)} from {head}" if upcoming is not MISSING else f"remove it ({head} drops it)"
+        return (f"{item.text_path}: git {short_value(item.git)}, live {short_value(item.live)}, "
+                f"{_owner_text(item.owner, now)}; {revert_phrase(sync, now, action)}")
     if item.kind == "extra":
         return (f"{item.text_path}: not in Git, live {short_value(item.live)}, {_owner_text(item.owner, now, 'added')}; "
                 f"{revert_phrase(sync, now, 'remove it')}")
@@ -60,6 +67,16 @@ def drift_line(item: FieldDrift, sync: FluxSync, now: datetime) -> str:
                 f"{revert_phrase(sync, now, 'restore it')}")
     return (f"{item.text_path}: git {short_value(item.git)}, live {short_value(item.live)}, "
             f"{_owner_text(item.owner, now)}; {revert_phrase(sync, now, 'set it back')}")
+
+
+def _pending_value(item: FieldDrift, pending: Optional[PendingChanges]):
+    """Return the branch head's value of the drifted field when the head changes it, else None."""
+    if pending is None:
+        return None
+    for change in pending.changes:
+        if change.path == item.path:
+            return change.new
+    return None
 
 
 def _sync_line(sync: FluxSync, now: datetime, color: bool) -> str:
@@ -98,13 +115,13 @@ def _graph_block(graph: GraphDrift, now: datetime, color: bool) -> List[str]:
     if graph.drifts:
         lines.append(f"  drift from {short_revision(graph.desired_revision)} ({graph.desired_origin}), {len(graph.drifts)} fields:")
         for item in graph.drifts:
-            lines.append("    " + paint(drift_line(item, sync, now), YELLOW, color))
+            lines.append("    " + paint(drift_line(item, sync, now, graph.pending), YELLOW, color))
     if graph.ignored:
         lines.append(f"  ignored ({len(graph.ignored)}):")
         for item in graph.ignored:
             live = short_value(item.live) if item.live is not MISSING else "absent"
             lines.append(f"    {item.text_path}: git {short_value(item.git)}, live {live}, {_owner_text(item.owner, now)}")
-    if graph.pending is not None:
+    if graph.pending is not None and graph.in_git:
         lines.extend(_pending_block(graph.pending, color))
     return lines
 

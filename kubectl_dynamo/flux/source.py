@@ -1,4 +1,4 @@
-"""The Git content Flux sees at one revision, as a directory on disk.
+"""The Git content Flux reads at one revision, as a directory on disk.
 
 Two origins: a local clone (``git archive <commit>``, no checkout of the user's
 work tree) or the source-controller artifact, a ``.tar.gz`` downloaded through
@@ -39,7 +39,7 @@ SOURCEIGNORE = ".sourceignore"
 
 @dataclass(frozen=True)
 class SourceTree:
-    """A directory holding the repository content at ``revision``; ``origin`` says where it came from."""
+    """A directory with the repository content at ``revision``; ``origin`` names the clone or artifact it came from."""
 
     root: Path
     revision: str

@@ -17,10 +17,20 @@ metadata:
 spec:
   services:
     Frontend:
+      componentType: frontend
       replicas: 1
+      extraPodSpec:
+        mainContainer:
+          image: repo/vllm:v1
     VllmWorker:
+      componentType: worker
       replicas: 2
-      image: {image}
+      resources:
+        limits:
+          gpu: "1"
+      extraPodSpec:
+        mainContainer:
+          image: {image}
 """
 
 KZ_KUSTOMIZATION = """\

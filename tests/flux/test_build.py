@@ -78,7 +78,7 @@ def test_post_build_substitution(repo, tmp_path):
     variables = build.resolve_variables(ks, {"vars": config_map}, {"missing": None})
     assert variables == {"worker_replicas": "5", "image_tag": "v7"}
     graph = graph_of(build.build(tree_at(repo, repo.first, tmp_path), ks, variables), "llm-subst")
-    assert graph["spec"]["services"]["VllmWorker"]["image"] == "repo/vllm:v7"
+    assert graph["spec"]["services"]["VllmWorker"]["extraPodSpec"]["mainContainer"]["image"] == "repo/vllm:v7"
     assert graph["spec"]["services"]["VllmWorker"]["replicas"] == 5
 
 
@@ -90,7 +90,7 @@ def test_substitution_default_and_opt_out(repo, tmp_path):
     commit = repo.commit("Opt out", {"subst/graph.yaml": GRAPH.format(name="llm-subst", image="repo/vllm:${image_tag}").replace(
         "  namespace: dynamo\n", "  namespace: dynamo\n  annotations:\n    kustomize.toolkit.fluxcd.io/substitute: disabled\n")})
     graph = graph_of(build.build(tree_at(repo, commit, tmp_path, "opt-out"), ks, {"image_tag": "v7"}), "llm-subst")
-    assert graph["spec"]["services"]["VllmWorker"]["image"] == "repo/vllm:${image_tag}"
+    assert graph["spec"]["services"]["VllmWorker"]["extraPodSpec"]["mainContainer"]["image"] == "repo/vllm:${image_tag}"
 
 
 def test_missing_substitute_from_is_error(repo):
@@ -115,7 +115,7 @@ def test_envsubst_forms(text, expected):
 def test_no_variables_means_no_substitution(repo, tmp_path):
     ks = kustomization(spec={"path": "./subst"})
     graph = graph_of(build.build(tree_at(repo, repo.first, tmp_path), ks, {}), "llm-subst")
-    assert graph["spec"]["services"]["VllmWorker"]["image"] == "repo/vllm:${image_tag}"
+    assert graph["spec"]["services"]["VllmWorker"]["extraPodSpec"]["mainContainer"]["image"] == "repo/vllm:${image_tag}"
 
 
 def test_invalid_yaml_file_fails_build(repo, tmp_path):

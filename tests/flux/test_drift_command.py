@@ -55,13 +55,13 @@ def test_replicas_changed_by_kubectl_patch(api_server, live_cli, repo, kubectl):
     assert "Flux will set it back at the next reconcile in ~" in line
 
 
-def test_field_of_other_manager_is_not_drift(api_server, live_cli, repo):
-    operator = sc.managed_entry("dynamo-operator", "Update", -3,
-                                {"f:spec": {"f:services": {"f:VllmWorker": {"f:resources": {}}}}})
-    rev = seed_synced(api_server, repo, graph_kwargs={"extra_entries": [operator]})
-    graph = api_server.get_object("nvidia.com/v1alpha1", "DynamoGraphDeployment", "dynamo", "llm-plain")
-    graph["spec"]["services"]["VllmWorker"]["resources"] = {"limits": {"gpu": "1"}}
-    api_server.update_object(graph)
+def test_field_of_other_manager_is_not_drift(api_server, live_cli, repo, kubectl):
+    rev = seed_synced(api_server, repo)
+    patched = subprocess.run(
+        [kubectl, "patch", "dgd", "llm-plain", "-n", "dynamo", "--type", "merge", "--field-manager", "team-tooling",
+         "-p", '{"spec":{"services":{"VllmWorker":{"envs":[{"name":"TRACE","value":"1"}]}}}}'],
+        env=api_server.env, capture_output=True, text=True)
+    assert patched.returncode == 0, patched.stderr
 
     result = live_cli(["drift", "llm-plain", "-n", "dynamo", "--source", str(repo.path), "-o", "json"])
     assert result.exit_code == ExitCode.OK, result.stdout + result.stderr
@@ -69,7 +69,7 @@ def test_field_of_other_manager_is_not_drift(api_server, live_cli, repo):
     entry = report["graphs"][0]
     assert entry["drift"] == []
     assert entry["desiredRevision"] == rev
-    assert {"path": "spec.services.VllmWorker.resources", "manager": "dynamo-operator", "operation": "Update"} in entry["keptFields"]
+    assert {"path": "spec.services.VllmWorker.envs", "manager": "team-tooling", "operation": "Update"} in entry["keptFields"]
 
 
 def test_field_added_by_kubectl_edit_is_drift(api_server, live_cli, repo):
@@ -118,7 +118,7 @@ def test_new_commit_not_applied_is_pending(api_server, live_cli, repo):
     assert f"dynamo/llm-plain: Pending  main@{repo.first[:7]} -> main@{newer[:7]}" in result.stdout
     assert f"no drift from main@{repo.first[:7]}" in result.stdout
     assert f"pending at the branch head main@{newer[:7]}" in result.stdout
-    assert "spec.services.VllmWorker.image: repo/vllm:v1 -> repo/vllm:v2" in result.stdout
+    assert "spec.services.VllmWorker.extraPodSpec.mainContainer.image: repo/vllm:v1 -> repo/vllm:v2" in result.stdout
 
 
 def test_pending_json_lists_children_or_render_error(api_server, live_cli, repo):
@@ -134,8 +134,26 @@ def test_pending_json_lists_children_or_render_error(api_server, live_cli, repo)
     pending = json.loads(result.stdout)["graphs"][0]["pending"]
     assert pending["graph"] == "changed"
     assert pending["changes"] == [{"op": "change", "path": "spec.services.VllmWorker.replicas", "old": 2, "new": 5}]
-    # The renderer either renders the children or reports why it could not.
-    assert pending["children"] or pending["renderError"]
+    assert pending["renderError"] == ""
+    children = {(c["kind"], c["name"]): c for c in pending["children"]}
+    deployment = children[("Deployment", "llm-plain-vllmworker")]
+    assert deployment["op"] == "change"
+    assert "spec.replicas" in [c["path"] for c in deployment["changes"]]
+
+
+def test_pending_render_error_is_reported(api_server, live_cli, repo):
+    broken = GRAPH.format(name="llm-plain", image="repo/vllm:v1").replace("      replicas: 2\n", "      replicas: 2\n      bogus: 1\n")
+    newer = repo.commit("Add an unknown key", {"plain/llm.yaml": broken})
+    api_server.seed(
+        sc.git_repository(newer),
+        sc.kustomization("plain", "./plain", sc.revision(repo.first), inventory=["llm-plain"]),
+        sc.live_graph("llm-plain", "plain"),
+    )
+    result = live_cli(["drift", "llm-plain", "-n", "dynamo", "--source", str(repo.path)])
+    assert result.exit_code == ExitCode.DIFFERS
+    assert "spec.services.VllmWorker.bogus: + 1" in result.stdout
+    assert "children not rendered:" in result.stdout
+    assert "bogus" in result.stdout.split("children not rendered:")[1]
 
 
 def test_failing_apply(api_server, live_cli, repo):

@@ -1,4 +1,4 @@
-"""Field drift as server-side apply sees it, and who set each field."""
+"""Field drift by server-side apply ownership, and the manager that set each field."""
 
 from datetime import datetime, timezone
 
@@ -34,7 +34,7 @@ def test_replicas_changed_by_kubectl_patch():
     assert item.owner.time == datetime(2026, 12, 4, 19, 55, tzinfo=timezone.utc)
 
 
-def test_field_git_lacks_owned_by_operator_is_not_drift():
+def test_operator_field_not_drift():
     entries = [flux_entry(), managed("dynamo-operator", "Update", "2026-12-04T19:56:00Z", "spec.services.VllmWorker.resources")]
     live = live_graph(entries=entries, resources={"limits": {"gpu": "1"}})
     result = compare(dgd(), live)
