@@ -37,6 +37,7 @@ from kubectl_dynamo.render.v0_8.naming import (
     owner_reference,
 )
 from kubectl_dynamo.render.v0_8.podspec import build_pod_spec, merge_envs
+from kubectl_dynamo.render.v0_8.podspec_merge import order_pod_spec
 
 Object = Dict[str, Any]
 
@@ -280,6 +281,7 @@ def render_pod_clique_set(dgd: Object, settings) -> Object:
                 "podSpec": pod_spec,
             }
             inject_kai_scheduler(clique, settings, kai_queue)
+            clique["spec"]["podSpec"] = order_pod_spec(clique["spec"]["podSpec"])
             template["cliques"].append(clique)
             clique_names.append(role["name"].lower())
 

@@ -22,7 +22,7 @@ from kubectl_dynamo.render.v0_8.naming import (
     effective_discovery_backend,
     number_of_nodes,
 )
-from kubectl_dynamo.render.v0_8.podspec_merge import merge_container, merge_pod_spec
+from kubectl_dynamo.render.v0_8.podspec_merge import merge_container, merge_pod_spec, order_pod_spec
 from kubectl_dynamo.render.v0_8.quantity import canonical as canonical_quantity
 
 Object = Dict[str, Any]
@@ -256,7 +256,7 @@ def build_pod_spec(
         pod_spec["imagePullSecrets"] = append_unique_pull_secrets(list(pod_spec.get("imagePullSecrets") or []), pull_secrets)
 
     backends.update_pod_spec(framework, pod_spec, nodes, settings.mpi_run_ssh_secret_name)
-    return pod_spec
+    return order_pod_spec(pod_spec)
 
 
 def _apply_resources(container: Object, requirements: Optional[Object]) -> None:

@@ -55,3 +55,34 @@ def merge_container(defaults: Object, user: Object) -> Object:
 
 def merge_pod_spec(defaults: Object, user: Object) -> Object:
     return merge_override(defaults, user, POD_SPEC_POINTER_FIELDS)
+
+
+# Field order of the core/v1 Go types, which is the order the operator's JSON has.
+CONTAINER_FIELD_ORDER = (
+    "name", "image", "command", "args", "workingDir", "ports", "envFrom", "env", "resources", "resizePolicy",
+    "restartPolicy", "volumeMounts", "volumeDevices", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle",
+    "terminationMessagePath", "terminationMessagePolicy", "imagePullPolicy", "securityContext", "stdin", "stdinOnce", "tty",
+)
+POD_SPEC_FIELD_ORDER = (
+    "volumes", "initContainers", "containers", "ephemeralContainers", "restartPolicy", "terminationGracePeriodSeconds",
+    "activeDeadlineSeconds", "dnsPolicy", "nodeSelector", "serviceAccountName", "serviceAccount",
+    "automountServiceAccountToken", "nodeName", "hostNetwork", "hostPID", "hostIPC", "shareProcessNamespace",
+    "securityContext", "imagePullSecrets", "hostname", "subdomain", "affinity", "schedulerName", "tolerations",
+    "hostAliases", "priorityClassName", "priority", "dnsConfig", "readinessGates", "runtimeClassName",
+    "enableServiceLinks", "preemptionPolicy", "overhead", "topologySpreadConstraints", "setHostnameAsFQDN", "os",
+    "hostUsers", "schedulingGates", "resourceClaims", "resources",
+)
+
+
+def _ordered(obj: Object, order) -> Object:
+    rank = {key: index for index, key in enumerate(order)}
+    return dict(sorted(obj.items(), key=lambda item: rank.get(item[0], len(rank))))
+
+
+def order_pod_spec(pod_spec: Object) -> Object:
+    """Return the pod spec with fields, and those of its containers, in Go struct order."""
+    result = _ordered(pod_spec, POD_SPEC_FIELD_ORDER)
+    for key in ("initContainers", "containers"):
+        if key in result:
+            result[key] = [_ordered(container, CONTAINER_FIELD_ORDER) for container in result[key]]
+    return result

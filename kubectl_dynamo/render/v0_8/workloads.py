@@ -34,6 +34,7 @@ from kubectl_dynamo.render.v0_8.naming import (
     owner_reference,
 )
 from kubectl_dynamo.render.v0_8.podspec import build_pod_spec
+from kubectl_dynamo.render.v0_8.podspec_merge import order_pod_spec
 from kubectl_dynamo.render.v0_8.quantity import canonical as canonical_quantity
 
 Object = Dict[str, Any]
@@ -233,7 +234,7 @@ def pod_template(dcd: Object, settings, role: str, *, debug: bool = False) -> Ob
     template_metadata: Object = {"labels": labels}
     if pod_annotations:
         template_metadata["annotations"] = pod_annotations
-    return {"metadata": template_metadata, "spec": pod_spec}
+    return {"metadata": template_metadata, "spec": order_pod_spec(pod_spec)}
 
 
 # --- LeaderWorkerSet path -----------------------------------------------------------------
@@ -282,6 +283,7 @@ def _lws_pod_template(dcd: Object, settings, role: str, lws_name: str, lws_label
     labels.pop(LABEL_SELECTOR, None)
     template["metadata"].setdefault("annotations", {})[ANNOTATION_GROUP_NAME] = lws_name
     template["spec"]["schedulerName"] = "volcano"
+    template["spec"] = order_pod_spec(template["spec"])
     _check_main_container(template["spec"], f"{_where(dcd)}{role} pod template: ")
     return template
 
