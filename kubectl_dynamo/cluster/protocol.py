@@ -1,7 +1,8 @@
 """The interface between commands and the API server.
 
 Objects travel as plain dicts in their JSON form, exactly as the API server
-returns them. Every method raises ``kubectl_dynamo.errors.ClusterError`` (or its
+returns them, except that list and watch items always carry ``kind`` and
+``apiVersion`` (the server leaves them out of built-in list items). Every method raises ``kubectl_dynamo.errors.ClusterError`` (or its
 subclasses ``NotFoundError`` and ``ConflictError``) and never a client exception.
 """
 
@@ -98,7 +99,14 @@ class Cluster(Protocol):
         """
         ...
 
-    def create(self, kind: ResourceKind, body: Object, namespace: Optional[str] = None) -> Object:
+    def create(self, kind: ResourceKind, body: Object, namespace: Optional[str] = None, *, dry_run: bool = False) -> Object:
+        ...
+
+    def replace(self, kind: ResourceKind, body: Object, namespace: Optional[str] = None, *, dry_run: bool = False) -> Object:
+        """PUT the whole object; a stale ``metadata.resourceVersion`` raises ``ConflictError``."""
+        ...
+
+    def delete(self, kind: ResourceKind, name: str, namespace: Optional[str] = None, *, dry_run: bool = False) -> Object:
         ...
 
     def patch(
@@ -107,12 +115,15 @@ class Cluster(Protocol):
         name: str,
         patch: Any,
         *,
-        patch_type: str = "merge",  # "merge" or "json"
+        patch_type: str = "merge",  # "merge", "json", "strategic" (built-in kinds) or "apply"
         namespace: Optional[str] = None,
         subresource: Optional[str] = None,
         dry_run: bool = False,
+        field_manager: str = "kubectl-dynamo",
+        force: bool = False,
     ) -> Object:
-        """Send a merge patch (a dict) or a JSON patch (a list of operations)."""
+        """Send a merge patch (a dict), a JSON patch (a list of operations), a strategic
+        merge patch or a server-side apply (``force`` takes over conflicting fields)."""
         ...
 
     def get_scale(self, kind: ResourceKind, name: str, namespace: Optional[str] = None) -> Object:

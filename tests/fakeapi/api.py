@@ -157,7 +157,8 @@ class FakeApiServer:
 
     def update_object(self, obj: Dict[str, Any]) -> Dict[str, Any]:
         """Replace a stored object as a controller would (status included); emits MODIFIED
-        (or ADDED when new). Generation bumps when the spec changed, unless given."""
+        (or ADDED when new). Generation bumps when the spec changed, unless ``obj`` sets a
+        generation other than the stored one."""
         kind = self.kind(obj.get("apiVersion", ""), obj.get("kind", ""))
         obj = copy.deepcopy(obj)
         obj.get("metadata", {}).pop("resourceVersion", None)
@@ -298,9 +299,12 @@ class FakeApiServer:
             self._faults.append(fault)
 
     def _take_faults(self, method: str, path: str, is_watch: bool) -> List[Fault]:
-        taken = []
+        # One fault of each action per request, oldest first, so that faults queue up.
+        taken: List[Fault] = []
         with self._lock:
             for fault in self._faults:
+                if any(t.action == fault.action for t in taken):
+                    continue
                 if fault.matches(method, path) and (fault.action != "gone" or is_watch):
                     fault.count -= 1
                     taken.append(fault)
@@ -319,7 +323,11 @@ class FakeApiServer:
                 self._connections.discard(connection)
 
     def _authorize(self, headers: Any) -> None:
-        if self._token is not None and headers.get("Authorization") != f"Bearer {self._token}":
+        if self._token is None:
+            return
+        scheme, _, token = (headers.get("Authorization") or "").partition(" ")
+        # The scheme is case-insensitive (RFC 7235); the in-cluster loader sends "bearer".
+        if scheme.lower() != "bearer" or token.strip() != self._token:
             raise ApiError(401, "Unauthorized")
 
     def _sleep(self, seconds: float) -> None:

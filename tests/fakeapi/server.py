@@ -102,7 +102,12 @@ class Handler(BaseHTTPRequestHandler):
         super().setup()
         self.fake._track(self.connection, add=True)
         if isinstance(self.connection, ssl.SSLSocket):
-            self.connection.do_handshake()
+            try:
+                self.connection.do_handshake()
+            except (OSError, ssl.SSLError):
+                # finish() does not run when setup() fails, so untrack here.
+                self.fake._track(self.connection, add=False)
+                raise
 
     def finish(self) -> None:
         try:

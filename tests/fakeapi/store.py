@@ -163,9 +163,11 @@ class Store:
             if old is not None:
                 meta.setdefault("uid", old["metadata"]["uid"])
                 meta.setdefault("creationTimestamp", old["metadata"]["creationTimestamp"])
-                if tracks_generation(kind) and "generation" not in meta:
+                old_generation = old["metadata"].get("generation", 1)
+                if tracks_generation(kind) and meta.get("generation", old_generation) == old_generation:
+                    # A generation the caller set on purpose is kept; otherwise it follows the spec.
                     bump = spec_of(old) != spec_of(obj)
-                    meta["generation"] = old["metadata"].get("generation", 1) + (1 if bump else 0)
+                    meta["generation"] = old_generation + (1 if bump else 0)
             meta.setdefault("uid", str(uuid.uuid4()))
             meta.setdefault("creationTimestamp", rfc3339(now()))
             if tracks_generation(kind):

@@ -1,0 +1,129 @@
+"""Resolve the connection like kubectl: which kubeconfig files, which context, which
+namespace, or the in-cluster service account when there is no kubeconfig at all.
+
+The credentials themselves (tokens, token files, client certificates, exec
+plugins, auth providers) are loaded by the official client's ``KubeConfigLoader``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, List, Optional
+
+import yaml
+
+from kubectl_dynamo.cluster.protocol import ConnectionOptions
+from kubectl_dynamo.errors import ClusterError
+
+# Where a pod's service account is mounted (the same paths client-go reads).
+SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+
+
+@dataclass
+class ResolvedConfig:
+    """A ready ``kubernetes.client.Configuration`` and what kubectl would print about it."""
+
+    configuration: Any
+    namespace: str
+    context_name: str  # "" for in-cluster configuration
+    host: str
+    sources: List[str]  # the kubeconfig files read, in order
+
+
+def kubeconfig_paths(options: ConnectionOptions, environ=os.environ) -> List[str]:
+    """Return the kubeconfig files to merge, in kubectl's order of precedence.
+
+    ``--kubeconfig`` names exactly one file, which must exist. Otherwise every
+    existing file of ``KUBECONFIG`` (``os.pathsep``-separated) is merged. Otherwise
+    ``~/.kube/config`` is used when it exists. An empty list means none.
+    """
+    if options.kubeconfig:
+        path = os.path.expanduser(options.kubeconfig)
+        if not os.path.isfile(path):
+            raise ClusterError(
+                f"kubeconfig file {options.kubeconfig} not found",
+                hint="Pass an existing file to --kubeconfig, or leave it out to use $KUBECONFIG or ~/.kube/config.",
+            )
+        return [path]
+    listed = environ.get("KUBECONFIG", "")
+    if listed:
+        return [p for p in (os.path.expanduser(part) for part in listed.split(os.pathsep) if part) if os.path.isfile(p)]
+    default = os.path.expanduser("~/.kube/config")
+    return [default] if os.path.isfile(default) else []
+
+
+def _first_current_context(paths: List[str]) -> Optional[str]:
+    # kubectl takes current-context from the first file that sets it; the client's
+    # merger takes it from the last one, so it is computed here.
+    for path in paths:
+        try:
+            with open(path) as stream:
+                data = yaml.safe_load(stream) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ClusterError(f"cannot read kubeconfig {path}: {exc}") from None
+        if isinstance(data, dict) and data.get("current-context"):
+            return data["current-context"]
+    return None
+
+
+def resolve(options: ConnectionOptions, modules: Any, environ=os.environ) -> ResolvedConfig:
+    """Build a client Configuration for ``options`` (see ``kubeconfig_paths``)."""
+    paths = kubeconfig_paths(options, environ)
+    if not paths:
+        if environ.get("KUBERNETES_SERVICE_HOST") and environ.get("KUBERNETES_SERVICE_PORT"):
+            return _in_cluster(options, modules, environ)
+        raise ClusterError(
+            "no kubeconfig found and not running in a pod",
+            hint="Set KUBECONFIG or pass --kubeconfig (kubectl config view shows what kubectl uses).",
+        )
+    context = options.context or _first_current_context(paths)
+    if not context:
+        raise ClusterError(
+            f"no current context is set in {', '.join(paths)}",
+            hint="Pass --context NAME or run: kubectl config use-context NAME",
+        )
+    try:
+        merger = modules.KubeConfigMerger(os.pathsep.join(paths))
+        merged = merger.config
+        names = [c["name"] for c in (merged.value.get("contexts") or []) if isinstance(c, dict) or hasattr(c, "value")]
+        if context not in names:
+            known = ", ".join(names) or "none"
+            raise ClusterError(
+                f'context "{context}" not found in kubeconfig {", ".join(paths)} (contexts: {known})',
+                hint="Pass an existing --context, or check KUBECONFIG.",
+            )
+        loader = modules.KubeConfigLoader(config_dict=merged, active_context=context, config_base_path=None)
+        configuration = modules.Configuration()
+        loader.load_and_set(configuration)
+        context_namespace = (loader.current_context.get("context") or {}).get("namespace")
+    except ClusterError:
+        raise
+    except (modules.ConfigException, KeyError, TypeError, ValueError, OSError) as exc:
+        raise ClusterError(
+            f'invalid kubeconfig for context "{context}": {exc}', hint=f"Check {', '.join(paths)} with: kubectl config view"
+        ) from None
+    namespace = options.namespace or context_namespace or "default"
+    return ResolvedConfig(configuration, namespace, context, configuration.host, paths)
+
+
+def _in_cluster(options: ConnectionOptions, modules: Any, environ) -> ResolvedConfig:
+    token_file = SERVICE_ACCOUNT_DIR / "token"
+    ca_file = SERVICE_ACCOUNT_DIR / "ca.crt"
+    configuration = modules.Configuration()
+    try:
+        loader = modules.InClusterConfigLoader(token_filename=str(token_file), cert_filename=str(ca_file), environ=environ)
+        loader.load_and_set(configuration)
+    except (modules.ConfigException, OSError) as exc:
+        raise ClusterError(
+            f"in-cluster configuration failed: {exc}",
+            hint="Outside a pod, set KUBECONFIG or pass --kubeconfig.",
+        ) from None
+    namespace = options.namespace
+    if not namespace:
+        try:
+            namespace = (SERVICE_ACCOUNT_DIR / "namespace").read_text().strip()
+        except OSError:
+            namespace = ""
+    return ResolvedConfig(configuration, namespace or "default", "", configuration.host, [])
