@@ -6,6 +6,9 @@ docstring names the later change.
 
 from __future__ import annotations
 
+import pytest
+
+from kubectl_dynamo.errors import InputError
 from kubectl_dynamo.render.v0_8 import backends, grove
 from kubectl_dynamo.render.v0_8.podspec import build_pod_spec, pod_spec_warnings, rendered_pod_warnings
 from kubectl_dynamo.render.v0_8.workloads import render_workloads
@@ -287,3 +290,22 @@ def test_graph_launch_warnings_name_the_service():
     warnings = backends.graph_launch_warnings(dgd)
     assert len(warnings) == 1
     assert warnings[0].startswith("spec.services.decode.resources.limits.gpu")
+
+
+def test_user_quantities_are_canonical():
+    component = {
+        "extraPodSpec": {
+            "volumes": [{"name": "scratch", "emptyDir": {"sizeLimit": "1024Mi"}}],
+            "containers": [{"name": "sidecar", "resources": {"limits": {"cpu": "500m", "memory": "2048Mi"}}}],
+            "mainContainer": {"resources": {"requests": {"memory": "0.5Gi"}}},
+        }
+    }
+    pod_spec = build(component)
+    assert pod_spec["volumes"][0] == {"name": "scratch", "emptyDir": {"sizeLimit": "1Gi"}}
+    assert pod_spec["containers"][0]["resources"] == {"limits": {"cpu": "500m", "memory": "2Gi"}}
+    assert main_container(pod_spec)["resources"] == {"requests": {"memory": "512Mi"}}
+
+
+def test_invalid_quantity_names_the_field():
+    with pytest.raises(InputError, match=r"resources\.limits\.memory: invalid quantity '20 GB'"):
+        build({"resources": {"limits": {"memory": "20 GB"}}})

@@ -256,7 +256,29 @@ def build_pod_spec(
         pod_spec["imagePullSecrets"] = append_unique_pull_secrets(list(pod_spec.get("imagePullSecrets") or []), pull_secrets)
 
     backends.update_pod_spec(framework, pod_spec, nodes, settings.mpi_run_ssh_secret_name)
+    _canonicalize_user_quantities(pod_spec, where)
     return order_pod_spec(pod_spec)
+
+
+def _canonicalize_user_quantities(pod_spec: Object, where: str) -> None:
+    """Write the quantities a user gave in ``extraPodSpec`` in canonical form, as the API would.
+
+    The operator holds them as parsed Quantity values, so ``1024Mi`` comes out as ``1Gi``.
+    """
+    for kind in ("initContainers", "containers"):
+        for index, container in enumerate(pod_spec.get(kind) or []):
+            resources = container.get("resources") or {}
+            for section in ("limits", "requests"):
+                for name, value in list((resources.get(section) or {}).items()):
+                    path = f"{where}extraPodSpec.{kind}[{index}].resources.{section}.{name}"
+                    resources[section][name] = _quantity(value, path)
+    for index, volume in enumerate(pod_spec.get("volumes") or []):
+        empty_dir = volume.get("emptyDir")
+        if isinstance(empty_dir, dict) and empty_dir.get("sizeLimit") is not None:
+            empty_dir["sizeLimit"] = _quantity(empty_dir["sizeLimit"], f"{where}extraPodSpec.volumes[{index}].emptyDir.sizeLimit")
+    for field in ("overhead",):
+        for name, value in list((pod_spec.get(field) or {}).items()):
+            pod_spec[field][name] = _quantity(value, f"{where}extraPodSpec.{field}.{name}")
 
 
 def _apply_resources(container: Object, requirements: Optional[Object]) -> None:
