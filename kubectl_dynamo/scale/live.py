@@ -104,7 +104,7 @@ def plan_live(state: LiveState, request: ScaleRequest, *, now: Optional[datetime
 def execute(cluster, request: ScaleRequest, state: LiveState, plan: Plan, events: Events) -> LiveOutcome:
     """Send the plan's writes; on a lost race, read again, plan the rest again and retry."""
     outcome = LiveOutcome(plan, dry_run=request.dry_run)
-    if request.dry_run == "client":
+    if request.dry_run == "client" or not plan.writes:
         outcome.written = list(plan.writes)
         return outcome
 
@@ -112,6 +112,7 @@ def execute(cluster, request: ScaleRequest, state: LiveState, plan: Plan, events
     written: List[Write] = []
     for attempt in range(1, MAX_ATTEMPTS + 1):
         outcome.attempts = attempt
+        write = plan.writes[0]
         try:
             if len(plan.writes) > 1 and request.dry_run is None:
                 for write in plan.writes:
@@ -123,7 +124,7 @@ def execute(cluster, request: ScaleRequest, state: LiveState, plan: Plan, events
             return outcome
         except ClusterError as exc:
             if not _lost_race(cluster, exc, plan, namespace, name):
-                raise _failure(exc, plan, written, request) from None
+                raise _failure(exc, write, plan, written) from None
             events.debug(f"attempt {attempt}: {exc}; reading {name} again")
         state = read_state(cluster, namespace, name, events)
         done = [change.service for write in written for change in write.changes]
@@ -176,27 +177,25 @@ def _written_summary(written: Sequence[Write]) -> str:
     return "already written: " + ", ".join(parts)
 
 
-def _failure(error: ClusterError, plan: Plan, written: List[Write], request: ScaleRequest) -> ClusterError:
-    """Return the error to raise for a failed write, naming what was and was not written."""
-    pending = [w for w in plan.writes if w not in written]
-    target = pending[0] if pending else None
-    what = target.resource if target else plan.graph
-    resource = target.kind.resource if target else "dynamographdeployments.nvidia.com"
-    if target is not None and target.subresource:
-        resource += f"/{target.subresource}"
-    reason = str(error)
+def _failure(error: ClusterError, failed: Write, plan: Plan, written: List[Write]) -> ClusterError:
+    """Return the error to raise for the failed write ``failed``, naming what was and was not written."""
+    resource = failed.kind.resource + (f"/{failed.subresource}" if failed.subresource else "")
+    # The cluster layer puts the API server's own message into the hint of a 403.
+    server_text = f"{error} {error.hint or ''}"
     hint = error.hint
-    if error.status == 403 and "admission webhook" not in reason:
-        message = f"not allowed to patch {what} in namespace {plan.namespace}: {reason}"
+    if "admission webhook" in server_text:
+        said = (error.hint or "").replace("The API server said: ", "") if "admission webhook" in (error.hint or "") else str(error)
+        message = f"the admission webhook rejected the change of {failed.resource}: {said}"
+        hint = None
+        if failed.kind is DGD:
+            names = ", ".join(rules.adapter_name(plan.graph, c.service) for c in failed.changes)
+            hint = (f"The operator expects a scaling adapter ({names}) to own the count, "
+                    f"and it may not exist yet. Retry in a moment.")
+    elif error.status == 403:
+        message = f"cannot scale {failed.resource}: {error}"
         hint = f"Check your permissions with: kubectl auth can-i patch {resource} -n {plan.namespace}"
-    elif "admission webhook" in reason or "scaling adapter" in reason.lower():
-        message = f"the admission webhook rejected the change of {what}: {reason}"
-        if target is not None and target.kind is DGD:
-            names = ", ".join(rules.adapter_name(plan.graph, c.service) for c in target.changes)
-            hint = (f"The operator expects a scaling adapter ({names}) to own the count; "
-                    f"it may not exist yet. Retry in a moment.")
     else:
-        message = f"failed to scale {what}: {reason}"
+        message = f"failed to scale {failed.resource}: {error}"
     done = _written_summary(written)
     message += f"; {done}" if done else "; nothing was written"
     if written:

@@ -214,7 +214,7 @@ def test_forbidden_patch(seeded, live_cli):
     seeded.inject("PATCH", DGD_PATH, 403)
     result = live_cli(["scale", "demo", "VllmWorker=2"])
     assert result.exit_code == ExitCode.CLUSTER
-    assert "not allowed to patch dynamographdeployment.nvidia.com/demo in namespace default" in result.stderr
+    assert "cannot scale dynamographdeployment.nvidia.com/demo: forbidden" in result.stderr
     assert "kubectl auth can-i patch dynamographdeployments.nvidia.com -n default" in result.stderr
     assert replicas(seeded, "VllmWorker") == 1
 
@@ -455,3 +455,56 @@ def test_wait_times_out(seeded, live_cli):
     assert "timed out" in result.stderr
     assert replicas(seeded, "VllmWorker") == 3
     assert "scaled: service VllmWorker 1 -> 3" in result.stdout
+
+
+# --- failures that name what was written -------------------------------------------------
+
+def test_partial_write_reported(seeded, live_cli):
+    # decode goes down first (its adapter), then Frontend up (the graph). The graph write fails
+    # after the adapter write succeeded, so the error must list the adapter write and its undo.
+    seeded.delay("PATCH", ADAPTER_PATH, 0.5, count=2)
+
+    def fail_graph_write_after_preflight():
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if any(r.path.endswith("/demo-decode/scale") and "dryRun" not in r.query for r in patches(seeded)):
+                seeded.inject("PATCH", DGD_PATH, 500)
+                return
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=fail_graph_write_after_preflight)
+    thread.start()
+    result = live_cli(["scale", "demo", "decode=1", "Frontend=2"])
+    thread.join()
+    assert result.exit_code == ExitCode.CLUSTER
+    assert "failed to scale dynamographdeployment.nvidia.com/demo" in result.stderr
+    assert "already written: decode 2 -> 1 (dynamographdeploymentscalingadapter.nvidia.com/demo-decode)" in result.stderr
+    assert "To undo what was written: kubectl dynamo scale demo decode=2 -n default" in result.stderr
+    adapter = seeded.get_object(DGD_API, "DynamoGraphDeploymentScalingAdapter", "default", "demo-decode")
+    assert adapter["spec"]["replicas"] == 1
+    assert replicas(seeded, "Frontend") == 1
+
+
+def test_webhook_rejection_explained(seeded, live_cli):
+    message = ('admission webhook "vdynamographdeployment.kb.io" denied the request: spec.services[VllmWorker].replicas '
+               "cannot be modified directly when scaling adapter is enabled; scale or update the related "
+               "DynamoGraphDeploymentScalingAdapter instead")
+    status = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message, "reason": "Forbidden", "code": 403}
+    seeded.inject("PATCH", DGD_PATH, 403, body=status)
+    result = live_cli(["scale", "demo", "VllmWorker=2"])
+    assert result.exit_code == ExitCode.CLUSTER
+    assert "the admission webhook rejected the change of dynamographdeployment.nvidia.com/demo" in result.stderr
+    assert "scaling adapter (demo-vllmworker)" in result.stderr
+    assert "nothing was written" in result.stderr
+
+
+def test_missing_adapter_is_error_not_fallback(seeded, live_cli):
+    # The adapters cannot be listed, the 0.8.0 rule expects one, and it does not exist:
+    # scale reports that instead of quietly writing the graph around the adapter.
+    seeded.delete_object(DGD_API, "DynamoGraphDeploymentScalingAdapter", "default", "demo-decode")
+    seeded.inject("GET", r"/dynamographdeploymentscalingadapters$", 403)
+    before = graph(seeded)
+    result = live_cli(["scale", "demo", "decode=3"])
+    assert result.exit_code == ExitCode.NOT_FOUND
+    assert "dynamographdeploymentscalingadapter.nvidia.com/demo-decode" in result.stderr
+    assert graph(seeded) == before
