@@ -114,18 +114,10 @@ def test_vllm_without_gpu_count_keeps_single_node_launch():
     assert backends.vllm_launch_mode(container, resources) == ""
 
 
-@pytest.mark.parametrize("name,given,expected", cases(SGLANG, "PythonCommandInjection"))
-def test_sglang_python_command_injection(name, given, expected):
-    container = copy.deepcopy(given["container"])
-    backends.update_container(
-        backends.SGLANG, container, given["numberOfNodes"], given["role"], {}, "test-service", DEPLOYERS[given["deployer"]], SSH_SECRET
-    )
-    assert container["command"] == expected["command"]
-    assert container["args"] == expected["args"]
-
-
-@pytest.mark.parametrize("name,given,expected", cases(SGLANG, "ShellCommandInjection"))
-def test_sglang_shell_command_injection(name, given, expected):
+@pytest.mark.parametrize(
+    "name,given,expected", cases(SGLANG, "PythonCommandInjection") + cases(SGLANG, "ShellCommandInjection")
+)
+def test_sglang_command_injection(name, given, expected):
     container = copy.deepcopy(given["container"])
     backends.update_container(
         backends.SGLANG, container, given["numberOfNodes"], given["role"], {}, "test-service", DEPLOYERS[given["deployer"]], SSH_SECRET
