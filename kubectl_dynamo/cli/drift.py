@@ -21,12 +21,15 @@ from kubectl_dynamo.cli.options import cluster_options, common_options, output_o
 @click.option("--ignore", "ignores", multiple=True, metavar="PATH",
               help="Leave out a field and its sub-fields, as a JSON pointer (/spec/services/Worker/replicas) or a "
                    "dotted path (spec.services.*.replicas). Repeatable.")
+@click.option("--server-dry-run", is_flag=True,
+              help="Compare with a server-side apply dry run of the Git graph as kustomize-controller, as flux diff "
+                   "does: API defaults and webhooks count too (needs patch on dynamographdeployments).")
 @output_option("json", "yaml")
 @cluster_options
 @common_options
 @pass_app
 def drift(app, names: Tuple[str, ...], all_namespaces: bool, source_dir: Optional[str], from_cluster: bool,
-          ignores: Tuple[str, ...], output: Optional[str], namespace: Optional[str]) -> int:
+          ignores: Tuple[str, ...], server_dry_run: bool, output: Optional[str], namespace: Optional[str]) -> int:
     """Compare a Flux-managed graph with its Git source.
 
     Shows per graph whether Flux applied the newest revision (Synced, Pending,
@@ -55,7 +58,7 @@ def drift(app, names: Tuple[str, ...], all_namespaces: bool, source_dir: Optiona
 
     request = DriftRequest(
         names=names, namespace=namespace, all_namespaces=all_namespaces, source_dir=source_dir,
-        from_cluster=from_cluster, ignore=ignores,
+        from_cluster=from_cluster, ignore=ignores, server_dry_run=server_dry_run,
     )
     request.validate()
     report = detect_drift(app.connect(), request)

@@ -29,7 +29,8 @@ from kubectl_dynamo.errors import DynamoError, ExitCode, InputError, NotFoundErr
 from kubectl_dynamo.flux import build as flux_build
 from kubectl_dynamo.flux import objects as fx
 from kubectl_dynamo.flux import source as flux_source
-from kubectl_dynamo.flux.fields import Change, FieldDrift, FieldOwner, compare, diff_objects, format_path, parse_path
+from kubectl_dynamo.flux.fields import (Change, FieldDrift, FieldOwner, ManagedFields, compare, diff_objects, format_path,
+                                        operator_owned, parse_path, path_matches)
 from kubectl_dynamo.flux.ignore import ignored_paths
 from kubectl_dynamo.flux.revision import same_revision, short_revision
 from kubectl_dynamo.flux.sync import NOT_MANAGED, SYNCED, FluxSync, evaluate_sync, gather
@@ -52,12 +53,16 @@ class DriftRequest:
     from_cluster: bool = False
     ignore: Tuple[str, ...] = ()
     kubectl: Optional[str] = None
+    #: Compare with a server-side apply dry run as kustomize-controller, as `flux diff` does.
+    server_dry_run: bool = False
 
     def validate(self) -> None:
         if self.source_dir and self.from_cluster:
             raise UsageError("--source and --from-cluster are mutually exclusive: read Git from a clone or from the cluster")
         if self.names and self.all_namespaces:
             raise UsageError("a graph name cannot be combined with -A/--all-namespaces")
+        if self.server_dry_run and not (self.source_dir or self.from_cluster):
+            raise UsageError("--server-dry-run needs the Git content: add --source DIR or --from-cluster")
 
 
 @dataclass(frozen=True)
@@ -292,6 +297,11 @@ def _check_kustomization(cluster, request: DriftRequest, ks: Object, source: Opt
                 result.notes.append(f"not in Git at {short_revision(tree.revision)}; {action}")
                 continue
             _compare_graph(result, ks, wanted, graph, request)
+            if request.server_dry_run:
+                try:
+                    _compare_on_server(cluster, result, ks, wanted, graph, request)
+                except DynamoError as error:
+                    result.errors.append(error)
 
         if request.source_dir and source is not None:
             _pending(request, ks, source, tree, variables, desired_by_key, managed, Path(scratch) / "head", report)
@@ -353,7 +363,8 @@ def _prune_disabled(obj: Object) -> bool:
 
 def _membership(report: KustomizationDrift, ks: Object, desired: List[Object], desired_by_key: Dict,
                 live_by_key: Dict[Key, Object], scope: Optional[str]) -> None:
-    entries = fx.inventory(ks) or []
+    listed = fx.inventory(ks)
+    entries = listed or []
     inventory_keys = {entry.key() for entry in entries}
     if report.prune:
         for entry in entries:
@@ -365,6 +376,9 @@ def _membership(report: KustomizationDrift, ks: Object, desired: List[Object], d
                                        else f"{entry.kind}/{entry.name}")
     elif any(entry.key() not in desired_by_key for entry in entries):
         report.notes.append("spec.prune is false: objects removed from Git stay in the cluster")
+    if listed is None:
+        report.notes.append("the Kustomization has no status.inventory, so pruning and unapplied graphs are not checked")
+        return
     for obj in desired:
         key = _object_key(obj)
         if key[:2] != (_DGD_GROUP, _DGD_KIND) or key in inventory_keys:
@@ -380,6 +394,47 @@ def _compare_graph(result: GraphDrift, ks: Object, wanted: Object, live: Object,
                             "fields are compared as they are")
     comparison = compare(wanted, live, ignore=ignore, merge_policy=result.sync.ssa_policy == "Merge")
     result.drifts, result.ignored, result.kept = comparison.drifts, comparison.ignored, comparison.kept
+
+
+def _compare_on_server(cluster, result: GraphDrift, ks: Object, wanted: Object, live: Object,
+                       request: DriftRequest) -> None:
+    """Replace the Git-field drift with the outcome of a server-side apply dry run.
+
+    The dry run applies the Git object as kustomize-controller with force, as
+    `flux diff` does, so API defaulting, webhooks and true field ownership are
+    the server's. Fields kubectl managers added stay as computed client-side,
+    because Flux removes them by rewriting managedFields before it applies.
+    """
+    from kubectl_dynamo.errors import ClusterError
+
+    meta = wanted.get("metadata") or {}
+    body = {key: value for key, value in wanted.items() if key != "status"}
+    body["metadata"] = {k: meta[k] for k in ("name", "namespace", "labels", "annotations") if k in meta}
+    namespace, name = _key(live)
+    try:
+        after = cluster.patch(kinds.DGD, name, body, patch_type="apply", namespace=namespace, dry_run=True,
+                              field_manager=fx.FLUX_MANAGER, force=True)
+    except ClusterError as error:
+        if error.status == 403:
+            error.hint = "The dry run needs patch on dynamographdeployments; drop --server-dry-run to compare client-side."
+        raise
+
+    managed = ManagedFields.of(live)
+    ignore = ignored_paths(ks, wanted) + [parse_path(p) for p in request.ignore]
+    extras = [d for d in result.drifts if d.kind == "extra"]
+    drifts: List[FieldDrift] = []
+    ignored = [d for d in result.ignored if d.kind == "extra"]
+    for change in diff_objects(live, after):
+        if operator_owned(change.path):
+            continue
+        kind = {"add": "missing", "remove": "extra", "change": "changed"}[change.op]
+        item = FieldDrift(change.path, change.new, change.old, kind, managed.who_set(change.path))
+        if any(item.path == e.path for e in extras):
+            continue
+        (ignored if any(path_matches(p, change.path) for p in ignore) else drifts).append(item)
+    result.drifts = drifts + extras
+    result.ignored = ignored
+    result.notes.append("compared with a server-side apply dry run as kustomize-controller")
 
 
 # --- pending changes ---------------------------------------------------------------

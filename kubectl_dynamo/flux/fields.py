@@ -36,7 +36,7 @@ MISSING: Any = _Missing()
 # Metadata that the API server or controllers own on every object.
 _COMPARED_METADATA = ("labels", "annotations")
 # Annotations the Dynamo operator writes on graphs (conversion and apply bookkeeping).
-_OPERATOR_ANNOTATION = re.compile(r"^nvidia\.com/(dgd-|last-applied-hash$)")
+OPERATOR_ANNOTATION = re.compile(r"^nvidia\.com/(dgd-|last-applied-hash$)")
 
 
 # --- paths ------------------------------------------------------------------
@@ -269,8 +269,8 @@ def _get(obj: Any, path: Path) -> Any:
     return obj
 
 
-def _operator_owned(path: Path) -> bool:
-    return path[:2] == ("metadata", "annotations") and len(path) > 2 and bool(_OPERATOR_ANNOTATION.match(path[2]))
+def operator_owned(path: Path) -> bool:
+    return path[:2] == ("metadata", "annotations") and len(path) > 2 and bool(OPERATOR_ANNOTATION.match(path[2]))
 
 
 @dataclass
@@ -296,7 +296,7 @@ def compare(git: Object, live: Object, *, ignore: Iterable[Path] = (), merge_pol
 
     for root, value in _compared_roots(git):
         for path, git_value, live_value in _walk_desired(value, _get(live, root), root):
-            if _operator_owned(path):
+            if operator_owned(path):
                 continue
             kind = "missing" if live_value is MISSING else "changed"
             item = FieldDrift(path, git_value, live_value, kind, managed.who_set(path))
@@ -309,7 +309,7 @@ def compare(git: Object, live: Object, *, ignore: Iterable[Path] = (), merge_pol
             continue
         if any(part.startswith(("k:", "v:", "i:")) for part in path):
             path = path[: next(i for i, part in enumerate(path) if part.startswith(("k:", "v:", "i:")))]
-        if _covered_by_git(git, path) or path in seen or _operator_owned(path):
+        if _covered_by_git(git, path) or path in seen or operator_owned(path):
             continue
         live_value = _get(live, path)
         if live_value is MISSING:

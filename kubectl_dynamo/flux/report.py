@@ -107,8 +107,8 @@ def _graph_block(graph: GraphDrift, now: datetime, color: bool) -> List[str]:
 
     for note in graph.notes:
         lines.append(f"  note: {note}")
-    for error in graph.errors:
-        lines.append("  " + paint("error:", RED, color) + f" {error}")
+    if graph.errors:
+        lines.append("  " + paint("drift not computed:", RED, color) + " see the error on stderr")
 
     if graph.in_git and not graph.drifts:
         lines.append(f"  no drift from {short_revision(graph.desired_revision)} ({graph.desired_origin})")
@@ -153,7 +153,7 @@ def _pending_block(pending: PendingChanges, color: bool) -> List[str]:
 
 
 def _kustomization_block(report: KustomizationDrift, color: bool) -> List[str]:
-    if not (report.differs or report.notes or report.errors):
+    if not (report.differs or report.notes):
         return []
     lines = [paint(f"Kustomization {report.name}", BOLD, color) + (f" at {short_revision(report.revision)}" if report.revision else "") + ":"]
     for name in report.to_prune:
@@ -164,8 +164,6 @@ def _kustomization_block(report: KustomizationDrift, color: bool) -> List[str]:
         lines.append(f"  in Git, not applied: graph {name}")
     for note in report.notes:
         lines.append(f"  note: {note}")
-    for error in report.errors:
-        lines.append("  " + paint("error:", RED, color) + f" {error}")
     return lines
 
 

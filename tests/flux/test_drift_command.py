@@ -298,3 +298,31 @@ def test_kubectl_dispatches_drift(api_server, repo, kubectl, plugin_env):
     result = run_process([kubectl, "dynamo", "drift", "llm-plain", "-n", "dynamo", "--source", str(repo.path)], env)
     assert result.exit_code == 0, result.stderr
     assert "dynamo/llm-plain: Synced" in result.stdout
+
+
+def test_server_dry_run_sends_forced_apply(api_server, live_cli, repo, kubectl):
+    seed_synced(api_server, repo)
+    patched = subprocess.run(
+        [kubectl, "patch", "dgd", "llm-plain", "-n", "dynamo", "--type", "merge",
+         "-p", '{"spec":{"services":{"VllmWorker":{"replicas":4}}}}'],
+        env=api_server.env, capture_output=True, text=True)
+    assert patched.returncode == 0, patched.stderr
+    api_server.clear_requests()
+
+    result = live_cli(["drift", "llm-plain", "-n", "dynamo", "--source", str(repo.path), "--server-dry-run"])
+    assert result.exit_code == ExitCode.DIFFERS, result.stderr
+    assert "spec.services.VllmWorker.replicas: git 2, live 4, set by kubectl-patch" in result.stdout
+    assert "server-side apply dry run" in result.stdout
+    applies = api_server.requests_for(method="PATCH")
+    assert len(applies) == 1
+    assert applies[0].query.get("dryRun") == "All"
+    assert applies[0].query.get("fieldManager") == "kustomize-controller"
+    assert applies[0].query.get("force") == "true"
+    live = api_server.get_object("nvidia.com/v1alpha1", "DynamoGraphDeployment", "dynamo", "llm-plain")
+    assert live["spec"]["services"]["VllmWorker"]["replicas"] == 4
+
+
+def test_server_dry_run_needs_git(api_server, live_cli):
+    result = live_cli(["drift", "x", "--server-dry-run"])
+    assert result.exit_code == ExitCode.USAGE
+    assert "--server-dry-run needs the Git content" in result.stderr
