@@ -81,9 +81,9 @@ def flux_notice(sync: FluxSync, dgd: Object, services: Sequence[str], now: datet
         # NOTE: FluxSync does not tell a suspended source from a suspended Kustomization. With only the
         # source suspended, Flux still re-applies the last artifact at each interval.
         notice.warnings.append(
-            f"{sync.detail}; Flux keeps the new count only until it is resumed, then sets it back "
-            f"to the Git value. {gitops_hint}"
+            f"{sync.detail}. Flux keeps the new count only until it is resumed, then sets it back to the Git value."
         )
+        notice.notes.append(gitops_hint)
         return notice
 
     pinned = [s for s in services if git_sets_replicas(dgd, s) is not False]
@@ -94,13 +94,19 @@ def flux_notice(sync: FluxSync, dgd: Object, services: Sequence[str], now: datet
         )
         return notice
     known = all(git_sets_replicas(dgd, s) for s in pinned)
-    fields = ", ".join(f"spec.services.{s}.replicas" for s in pinned)
-    condition = "Git sets" if known else "if Git sets"
-    notice.warnings.append(
-        f"graph {(dgd.get('metadata') or {}).get('name', '')} is applied by Flux {kustomization}; "
-        f"{condition} {fields}, Flux will set the count back to the Git value {describe_when(sync, now)}. "
-        f"{gitops_hint}"
-    )
+    fields = " and ".join(f"spec.services.{s}.replicas" for s in pinned)
+    graph = (dgd.get("metadata") or {}).get("name", "")
+    if known:
+        notice.warnings.append(
+            f"graph {graph} is applied by Flux {kustomization}, and Git sets {fields}. Flux will set the "
+            f"count back to the Git value {describe_when(sync, now)}."
+        )
+    else:
+        notice.warnings.append(
+            f"graph {graph} is applied by Flux {kustomization}. If Git sets {fields}, Flux will set the "
+            f"count back to the Git value {describe_when(sync, now)}."
+        )
+    notice.notes.append(gitops_hint)
     return notice
 
 

@@ -184,8 +184,10 @@ def _failure(error: ClusterError, failed: Write, plan: Plan, written: List[Write
     server_text = f"{error} {error.hint or ''}"
     hint = error.hint
     if "admission webhook" in server_text:
-        said = (error.hint or "").replace("The API server said: ", "") if "admission webhook" in (error.hint or "") else str(error)
-        message = f"the admission webhook rejected the change of {failed.resource}: {said}"
+        server_message = str(error)
+        if "admission webhook" in (error.hint or ""):
+            server_message = (error.hint or "").replace("The API server said: ", "")
+        message = f"the admission webhook rejected the change of {failed.resource}: {server_message}"
         hint = None
         if failed.kind is DGD:
             names = ", ".join(rules.adapter_name(plan.graph, c.service) for c in failed.changes)

@@ -210,9 +210,8 @@ def _check_preconditions(changes: List[ServiceChange], current_replicas: Optiona
         if change.desired != 0 or change.node_count <= 1 or change.unchanged:
             continue
         reason = (
-            f"service {change.service} is multinode ({change.node_count} nodes per replica), and Dynamo does not "
-            f"support 0 replicas there: Grove rejects a scaling group of 0, so the pods keep running and the "
-            f"graph goes not ready"
+            f"it is multinode ({change.node_count} nodes per replica), and Grove rejects a scaling group of 0 "
+            f"replicas, so the pods keep running and the graph goes not ready"
         )
         if not force:
             raise UsageError(

@@ -125,10 +125,10 @@ def _warn_about_flux(cluster, dgd: dict, plan: Plan, request: ScaleRequest, even
         hint = (f"To keep the new count, change it in Git: kubectl dynamo scale {plan.graph} {pairs} "
                 f"--git-file <the graph's file in your checkout> --commit")
     notice = flux_notice(sync, dgd, changed, now or datetime.now(timezone.utc), hint)
-    for note in notice.notes:
-        events.note(note)
     for warning in notice.warnings:
         events.warn(warning)
+    for note in notice.notes:
+        events.note(note)
 
 
 def _wait(cluster, report: ScaleReport, plan: Plan, events: Events) -> Any:

@@ -37,15 +37,16 @@ def test_warning_names_kustomization_and_time():
     notice = flux_notice(synced(), dgd(), ["Worker"], NOW, "HINT")
     [warning] = notice.warnings
     assert "Kustomization flux-system/apps" in warning
-    assert "Git sets spec.services.Worker.replicas" in warning
+    assert "Git sets spec.services.Worker.replicas." in warning
     assert "in about 7m, at 2026-12-04T21:07:00Z" in warning
-    assert "interval 10m" in warning and "last reconcile 2026-12-04T20:57:00Z" in warning
-    assert warning.endswith("HINT")
+    assert "interval 10m" in warning
+    assert "last reconcile 2026-12-04T20:57:00Z" in warning
+    assert notice.notes == ["HINT"]
 
 
 def test_unknown_ownership_is_conditional():
     notice = flux_notice(synced(), dgd(with_entry=False), ["Worker"], NOW, "HINT")
-    assert "if Git sets spec.services.Worker.replicas" in notice.warnings[0]
+    assert "If Git sets spec.services.Worker.replicas, Flux will set" in notice.warnings[0]
 
 
 def test_replicas_not_in_git_no_warning():

@@ -177,7 +177,7 @@ def test_persistent_conflict_fails_cleanly(seeded, live_cli):
 def test_multinode_to_zero_rejected(seeded, live_cli):
     result = live_cli(["scale", "demo", "prefill=0"])
     assert result.exit_code == ExitCode.USAGE
-    assert "prefill" in result.stderr and "multinode (2 nodes per replica)" in result.stderr
+    assert "will not scale prefill to 0 without --force: it is multinode (2 nodes per replica)" in result.stderr
     assert "--force" in result.stderr
     assert patches(seeded) == []
 
@@ -325,7 +325,7 @@ def test_flux_managed_warning(api_server, live_cli):
     result = live_cli(["scale", "demo", "VllmWorker=3"])
     assert result.exit_code == 0, result.stderr
     assert "warning: graph demo is applied by Flux Kustomization flux-system/apps" in result.stderr
-    assert "Git sets spec.services.VllmWorker.replicas, Flux will set the count back to the Git value in about 7m" in result.stderr
+    assert "Git sets spec.services.VllmWorker.replicas. Flux will set the count back to the Git value in about 7m" in result.stderr
     assert "interval 10m" in result.stderr
     assert "--git-file" in result.stderr
     assert replicas(api_server, "VllmWorker") == 3
@@ -335,7 +335,7 @@ def test_flux_unknown_ownership_warns(api_server, live_cli):
     api_server.seed(*flux_objects(), flux_graph())
     result = live_cli(["scale", "demo", "VllmWorker=3"])
     assert result.exit_code == 0, result.stderr
-    assert "if Git sets spec.services.VllmWorker.replicas, Flux will set the count back" in result.stderr
+    assert "If Git sets spec.services.VllmWorker.replicas, Flux will set the count back" in result.stderr
 
 
 def test_flux_replicas_not_in_git(api_server, live_cli):
