@@ -263,7 +263,7 @@ def build_pod_spec(
 def _canonicalize_user_quantities(pod_spec: Object, where: str) -> None:
     """Write the quantities a user gave in ``extraPodSpec`` in canonical form, as the API would.
 
-    The operator holds them as parsed Quantity values, so ``1024Mi`` comes out as ``1Gi``.
+    The operator stores them as parsed Quantity values, so ``1024Mi`` comes out as ``1Gi``.
     """
     for kind in ("initContainers", "containers"):
         for index, container in enumerate(pod_spec.get(kind) or []):
