@@ -79,10 +79,9 @@ def _print(app, report, output: Optional[str]) -> int:
         app.reporter.warn(line)
     for line in report.notes:
         app.reporter.note(line)
-    for line in format_error_lines(report):
-        app.reporter.error(line)
 
     external = os.environ.get("KUBECTL_EXTERNAL_DIFF")
+    exit_code = report.exit_code()
     if output == "json":
         app.stdout.write(format_json(report))
     elif external:
@@ -93,7 +92,13 @@ def _print(app, report, output: Optional[str]) -> int:
             app.reporter.warn(f"{ENV_VARIABLE}: dropped argument {argument!r}: only letters, digits, - and = are passed, as in kubectl")
         app.stdout.write(result.stdout)
         app.stderr.write(result.stderr)
-        return report.exit_code() if report.errors else result.exit_code
+        if not report.errors:
+            exit_code = result.exit_code
     else:
         app.stdout.write(format_text(report, color=use_color(app.color, app.stdout)))
-    return report.exit_code()
+    app.stdout.flush()
+
+    # Errors come last, as in kubectl diff, so they are not scrolled away by the diff.
+    for line in format_error_lines(report):
+        app.reporter.error(line)
+    return exit_code

@@ -21,7 +21,7 @@ from kubectl_dynamo.api import kinds
 from kubectl_dynamo.api.load import Document, load_documents
 from kubectl_dynamo.diff.compare import IgnoreRule, compare
 from kubectl_dynamo.diff.live import LiveChildren, ResolvedSettings, fetch_children, resolve_settings
-from kubectl_dynamo.diff.model import CHANGED, CREATED, DELETED, ERROR, UNCHANGED, DiffReport, ObjectDiff, analyse_pods
+from kubectl_dynamo.diff.model import CHANGED, CHILDREN, CREATED, DELETED, ERROR, UNCHANGED, DiffReport, ObjectDiff, analyse_pods
 from kubectl_dynamo.diff.normalize import live_hash, object_key
 from kubectl_dynamo.errors import DynamoError, ExitCode, NotFoundError, UsageError
 from kubectl_dynamo.render.profiles import DEFAULT_PROFILE
@@ -116,8 +116,8 @@ def _diff_children_live(context: _Context, cluster, dgd: Object, namespace: str,
         resolved = _settings(context, cluster, namespace)
         rendered = _render(dgd, namespace, request.profile, resolved.settings, report)
     except DynamoError as exc:
-        entry = ObjectDiff(kinds.DCD.api_version, "children", namespace, graph, ERROR, graph)
-        _fail(entry, exc, f"cannot render the children of {graph}: {exc}")
+        entry = ObjectDiff(kinds.DGD.api_version, CHILDREN, namespace, graph, ERROR, graph)
+        _fail(entry, exc, f"cannot render: {exc}")
         report.objects.append(entry)
         return
 
@@ -241,8 +241,8 @@ def diff_versions(request: DiffRequest) -> DiffReport:
             old_children = _render(old, graph_namespace, request.profile, None, report) if old else []
             new_children = _render(new, graph_namespace, request.profile, None, report) if new else []
         except DynamoError as exc:
-            entry = ObjectDiff(kinds.DCD.api_version, "children", graph_namespace, graph, ERROR, graph)
-            _fail(entry, exc, f"cannot render the children of {graph}: {exc}")
+            entry = ObjectDiff(kinds.DGD.api_version, CHILDREN, graph_namespace, graph, ERROR, graph)
+            _fail(entry, exc, f"cannot render: {exc}")
             report.objects.append(entry)
             continue
         report.objects.extend(_pair_versions(old_children, new_children, graph, request.ignores))

@@ -15,6 +15,8 @@ from kubectl_dynamo.diff.compare import Comparison, DiffItem
 from kubectl_dynamo.errors import ExitCode
 
 CREATED, CHANGED, DELETED, UNCHANGED, ERROR = "created", "changed", "deleted", "unchanged", "error"
+# The kind of the entry that stands for all children of a graph when rendering it failed.
+CHILDREN = "children"
 
 # Where each workload kind keeps its pod templates and its replica count.
 _TEMPLATE_PATHS: Dict[str, Tuple[Tuple[str, ...], ...]] = {
@@ -54,6 +56,8 @@ class ObjectDiff:
     @property
     def ref(self) -> str:
         """Return ``Kind namespace/name``, the object's name in headers and summaries."""
+        if self.kind == CHILDREN:
+            return f"children of DynamoGraphDeployment {self.namespace}/{self.name}"
         return f"{self.kind} {self.namespace}/{self.name}" if self.namespace else f"{self.kind} {self.name}"
 
     @property

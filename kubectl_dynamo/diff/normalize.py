@@ -316,7 +316,31 @@ def _default_container_ports(value: Any) -> None:
             _default_container_ports(item)
 
 
+def _default_dynamo_service(service: Object) -> None:
+    """Fill the defaults of the DGD and DCD CRD schemas (Dynamo 0.8.0) in one service spec."""
+    multinode = service.get("multinode")
+    if isinstance(multinode, dict):
+        multinode.setdefault("nodeCount", 2)
+    adapter = service.get("scalingAdapter")
+    if isinstance(adapter, dict):
+        adapter.setdefault("disable", False)
+
+
+def _default_dgd(obj: Object) -> None:
+    for service in ((obj.get("spec") or {}).get("services") or {}).values():
+        if isinstance(service, dict):
+            _default_dynamo_service(service)
+
+
+def _default_dcd(obj: Object) -> None:
+    spec = obj.get("spec")
+    if isinstance(spec, dict):
+        _default_dynamo_service(spec)
+
+
 _DEFAULTERS: Dict[str, Callable[[Object], None]] = {
+    "DynamoGraphDeployment": _default_dgd,
+    "DynamoComponentDeployment": _default_dcd,
     "Deployment": _default_deployment,
     "Service": _default_service,
     "PersistentVolumeClaim": _default_pvc,

@@ -294,3 +294,16 @@ def test_golden_manual_replica_change_shows():
     live["spec"]["replicas"] = replicas + 2
     items = compare(live, desired, old_is_live=True).items
     assert [(item.pointer, item.old, item.new) for item in items] == [("/spec/replicas", replicas + 2, replicas)]
+
+
+def test_crd_schema_defaults_of_graph():
+    desired = {"apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoGraphDeployment",
+               "metadata": {"name": "g", "namespace": "default"},
+               "spec": {"services": {"worker": {"multinode": {}, "scalingAdapter": {}, "replicas": 1}}}}
+    live = copy.deepcopy(desired)
+    live["spec"]["services"]["worker"].update({"multinode": {"nodeCount": 2}, "scalingAdapter": {"disable": False}})
+    assert compare(live, desired, old_is_live=True).items == []
+    live["spec"]["services"]["worker"]["multinode"]["nodeCount"] = 4
+    assert [item.pointer for item in compare(live, desired, old_is_live=True).items] == [
+        "/spec/services/worker/multinode/nodeCount",
+    ]

@@ -267,3 +267,59 @@ def test_kubectl_dispatches_plugin_exit_code(cluster, kubectl, plugin_env, tmp_p
     result = run_process([kubectl, "dynamo", "diff", "-f", path], env)
     assert result.exit_code == 1, result.stderr
     assert "spec.replicas 2 -> 5" in result.stdout
+
+
+def test_grove_served_renders_pod_clique_set(api_server, live_cli, tmp_path):
+    # The shared server serves grove.io, so the operator would run the graph on Grove.
+    api_server.seed(*livegraph.live_graph())
+    result = live_cli(["diff", "-f", write_graph(tmp_path), "-o", "json"])
+    assert result.exit_code == 1, result.stderr
+    actions = {(o["kind"], o["name"]): o["action"] for o in json.loads(result.stdout)["objects"]}
+    assert actions[("PodCliqueSet", "my-graph")] == "created"
+    assert actions[("DynamoComponentDeployment", "my-graph-decode")] == "deleted"
+    assert actions[("Deployment", "my-graph-frontend")] == "deleted"
+
+
+def test_colour_follows_flag(cluster, dynamo_cli, tmp_path):
+    def change(services):
+        services["Frontend"]["replicas"] = 3
+
+    path = write_graph(tmp_path, change)
+    coloured = dynamo_cli(["diff", "-f", path, "--color", "always"], env={"NO_COLOR": ""})
+    assert "\x1b[32m+      replicas: 3\x1b[0m" in coloured.stdout
+    assert "\x1b[31m-      replicas: 2\x1b[0m" in coloured.stdout
+    plain = dynamo_cli(["diff", "-f", path], env={"NO_COLOR": "1"})
+    assert "\x1b[" not in plain.stdout
+    assert plain.exit_code == coloured.exit_code == 1
+
+
+def test_graph_from_stdin(cluster, dynamo_cli):
+    text = yaml.safe_dump(livegraph.graph_document())
+    result = dynamo_cli(["diff", "-f", "-"], stdin=text)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert result.stdout == "No differences (18 objects compared).\n"
+
+
+def test_other_kinds_are_skipped(cluster, dynamo_cli, tmp_path):
+    config_map = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "ns1"}}
+    path = tmp_path / "bundle.yaml"
+    path.write_text(yaml.safe_dump_all([config_map, livegraph.graph_document()]))
+    result = dynamo_cli(["diff", "-f", str(path)])
+    assert result.exit_code == 0, result.stdout
+    assert "skipped ConfigMap 'settings': diff compares DynamoGraphDeployments; use kubectl diff for other kinds" in result.stderr
+
+
+def test_invalid_graph_fails_alone(cluster, dynamo_cli, tmp_path):
+    bad = livegraph.graph_document()
+    bad["metadata"]["name"] = "broken"
+    bad["spec"]["services"]["decode"]["replicas"] = -1
+    path = tmp_path / "graphs.yaml"
+    path.write_text(yaml.safe_dump_all([livegraph.graph_document(), bad]))
+    result = dynamo_cli(["diff", "-f", str(path), "-o", "json"])
+    assert result.exit_code == 2, result.stderr
+    objects = json.loads(result.stdout)["objects"]
+    failed = [o for o in objects if o["action"] == "error"]
+    assert [(o["kind"], o["name"]) for o in failed] == [("children", "broken")]
+    assert "replicas" in failed[0]["error"]
+    good = [o for o in objects if o["graph"] == "my-graph"]
+    assert len(good) == 18 and {o["action"] for o in good} == {"unchanged"}
