@@ -228,3 +228,18 @@ def test_help_lists_examples(cli):
     assert result.exit_code == 0
     assert "Examples:" in result.stdout
     assert "--operator-config" in result.stdout
+
+
+def test_operator_config_with_unsupported_discovery_backend(cli, tmp_path):
+    config = tmp_path / "values.yaml"
+    config.write_text("discoveryBackend: consul\n")
+    result = cli(["render", "-f", str(EXAMPLES / "llm-agg.yaml"), "--operator-config", str(config)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "discovery backend 'consul' is not supported; use kubernetes or etcd" in result.stderr
+
+
+def test_missing_file_is_usage_error(cli, tmp_path):
+    result = cli(["render", "-f", str(tmp_path / "absent.yaml")])
+    assert result.exit_code == 2
+    assert "not found" in result.stderr

@@ -159,3 +159,20 @@ def test_legacy_fields_render_with_warnings():
     assert "spec.services.Processor has no componentType" in text
     processor = next(o for o in result.objects if o["metadata"]["name"] == "g-processor" and o["kind"] == "DynamoComponentDeployment")
     assert processor["spec"]["dynamoNamespace"] == "ns-g"
+
+
+def test_removed_and_later_fields_dropped_with_warning():
+    dgd = with_service("VllmWorker", pvc={"name": "models", "mountPoint": "/models"}, scalingAdapter={"enabled": True})
+    warnings = validate(dgd, OperatorSettings())
+    worker = dgd["spec"]["services"]["VllmWorker"]
+    assert "pvc" not in worker
+    assert worker["scalingAdapter"] == {"disable": False}  # the CRD default
+    assert any(w.startswith("spec.services.VllmWorker.pvc was removed before 0.8.0") for w in warnings)
+    assert any(w.startswith("spec.services.VllmWorker.scalingAdapter.enabled belongs to operators after 0.8.0") for w in warnings)
+
+
+def test_pvc_without_create_warns():
+    dgd = copy.deepcopy(BASE)
+    dgd["spec"]["pvcs"] = [{"name": "models", "size": "1Gi"}]
+    (warning,) = validate(dgd, OperatorSettings())
+    assert warning == "PVC models is not created by the operator (create is not true); it must already exist in namespace ns, or the graph fails"

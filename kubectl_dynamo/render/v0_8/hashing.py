@@ -283,9 +283,13 @@ def typed_spec(obj: Object) -> Any:
     if kind == "Deployment":
         _typed_pod_template(spec.get("template"))
     elif kind == "LeaderWorkerSet":
-        lwt = spec.get("leaderWorkerTemplate") or {}
+        lwt = spec.setdefault("leaderWorkerTemplate", {})
         _typed_pod_template(lwt.get("leaderTemplate"))
-        _typed_pod_template(lwt.get("workerTemplate"))
+        _typed_pod_template(lwt.setdefault("workerTemplate", {}))
+        # NOTE: struct fields of the LWS API as published later (rolloutStrategy with a
+        # required type, startupPolicy); assumed unchanged since v0.6.1, which 0.8.0 uses.
+        spec.setdefault("rolloutStrategy", {}).setdefault("type", "")
+        spec.setdefault("startupPolicy", "")
     elif kind == "PodCliqueSet":
         for clique in (spec.get("template") or {}).get("cliques") or []:
             _typed_pod_spec((clique.get("spec") or {}).get("podSpec"))
