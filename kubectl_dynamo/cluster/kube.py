@@ -325,7 +325,8 @@ class KubeCluster:
             finally:
                 response.release_conn()
             if idempotent and attempt <= READ_RETRIES and response.status in RETRY_STATUSES:
-                self.sleep(_retry_after(response.headers.get("Retry-After")) or _backoff(attempt))
+                retry_after = _retry_after(response.headers.get("Retry-After"))
+                self.sleep(retry_after if retry_after is not None else _backoff(attempt))
                 continue
             raise from_response(response.status, error_body, op, context=self.context_name)
 

@@ -376,3 +376,14 @@ def test_connection_refused_and_dns(tmp_path):
     with pytest.raises(ClusterError) as raised:
         unresolvable.list(kinds.DGD)
     assert str(raised.value) == "cannot resolve the API server host of http://no-such-host.invalid:6443"
+
+
+def test_not_found_names_the_object_and_suggests_namespaces(api_server, cluster):
+    with pytest.raises(NotFoundError) as raised:
+        cluster.get(kinds.DGD, "nope")
+    assert str(raised.value) == 'dynamographdeployments.nvidia.com "nope" in namespace "dynamo" not found'
+    assert "-n NAMESPACE" in raised.value.hint and "-A" in raised.value.hint
+    assert raised.value.exit_code == 4
+    with pytest.raises(NotFoundError) as raised:
+        cluster.create(kinds.CONFIG_MAP, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}, namespace="nowhere")
+    assert str(raised.value) == 'namespace "nowhere" not found'
