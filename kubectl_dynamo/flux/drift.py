@@ -320,7 +320,8 @@ def _desired_tree(cluster, request: DriftRequest, ks: Object, source: Optional[O
                                 "is applied; comparing with the artifact, which the next reconcile applies")
         return tree
     if kind != "GitRepository":
-        raise InputError(f"Kustomization {report.name} reads a {kind}; --source reads Git clones only",
+        raise InputError(f"the source of Kustomization {report.name} is {kind}/{src_ns}/{src_name}; "
+                         "--source reads GitRepository sources only",
                          hint="Use --from-cluster to read its artifact.")
     revision = applied
     if not revision:

@@ -326,3 +326,15 @@ def test_server_dry_run_needs_git(api_server, live_cli):
     result = live_cli(["drift", "x", "--server-dry-run"])
     assert result.exit_code == ExitCode.USAGE
     assert "--server-dry-run needs the Git content" in result.stderr
+
+
+def test_source_option_rejects_oci_source(api_server, live_cli, repo):
+    oci = sc.git_repository(repo.first)
+    oci["apiVersion"], oci["kind"] = "source.toolkit.fluxcd.io/v1beta2", "OCIRepository"
+    ks = sc.kustomization("plain", "./plain", sc.revision(repo.first), inventory=["llm-plain"])
+    ks["spec"]["sourceRef"]["kind"] = "OCIRepository"
+    api_server.seed(oci, ks, sc.live_graph("llm-plain", "plain"))
+    result = live_cli(["drift", "llm-plain", "-n", "dynamo", "--source", str(repo.path)])
+    assert result.exit_code == ExitCode.USAGE
+    assert "is OCIRepository/flux-system/fleet; --source reads GitRepository sources only" in result.stderr
+    assert "--from-cluster" in result.stderr

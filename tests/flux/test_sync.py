@@ -260,3 +260,19 @@ def test_parse_time_forms():
                                            (9 * 3600 + 120, "9h"), (86400 * 2 + 3600, "2d1h"), (-180, "3m")])
 def test_format_duration(seconds, text):
     assert format_duration(seconds) == text
+
+
+def test_oci_repository_source():
+    oci = git_repository(revision="latest@sha256:" + "c" * 64)
+    oci["apiVersion"], oci["kind"] = "source.toolkit.fluxcd.io/v1beta2", "OCIRepository"
+    ks = kustomization(source_kind="OCIRepository", applied="latest@sha256:" + "c" * 64)
+    state = evaluate_sync(dgd(), ks, oci, NOW)
+    assert state.verdict == sync.SYNCED
+    assert state.source == "OCIRepository/flux-system/flux-repo"
+    assert state.revision_summary() == "latest@ccccccc"
+
+
+def test_missing_bucket_is_source_not_ready():
+    state = evaluate_sync(dgd(), kustomization(source_kind="Bucket"), None, NOW)
+    assert state.verdict == sync.SOURCE_NOT_READY
+    assert state.source == "Bucket/flux-system/flux-repo"
