@@ -6,13 +6,14 @@ from typing import Optional, Tuple
 
 import click
 
-from kubectl_dynamo.cli.options import cluster_options, common_options, pass_app
+from kubectl_dynamo.cli.options import cluster_options, common_options, output_option, pass_app
 from kubectl_dynamo.errors import UsageError
 from kubectl_dynamo.flux.objects import parse_duration
 from kubectl_dynamo.scale.live import Events
 from kubectl_dynamo.scale.request import ScaleRequest, parse_targets
 from kubectl_dynamo.scale.run import scale as scale_graph
-from kubectl_dynamo.scale.view import report_lines
+from kubectl_dynamo.output.printers import to_json, to_yaml
+from kubectl_dynamo.scale.view import report_dict, report_lines, report_names
 
 
 def _seconds(text: str) -> float:
@@ -43,12 +44,13 @@ def _seconds(text: str) -> float:
               help="Change the replicas in this file of your Git checkout instead of the cluster (GitOps).")
 @click.option("--commit", is_flag=True, help="With --git-file: commit the change with git, naming graph, services and counts.")
 @click.option("--also-live", is_flag=True, help="With --git-file: write the cluster as well.")
+@output_option("json", "yaml", "name")
 @cluster_options
 @common_options
 @pass_app
 def scale(app, name: str, assignments: Tuple[str, ...], service: Optional[str], replicas: Optional[str],
           current_replicas: Optional[int], force: bool, dry_run: str, wait: bool, timeout: str,
-          git_file: Optional[str], commit: bool, also_live: bool, namespace: Optional[str]) -> None:
+          git_file: Optional[str], commit: bool, also_live: bool, output: Optional[str], namespace: Optional[str]) -> None:
     """Change a service's replicas where the count is owned.
 
     Writes the scaling adapter's /scale subresource when the operator gave the
@@ -83,8 +85,14 @@ def scale(app, name: str, assignments: Tuple[str, ...], service: Optional[str], 
     reporter = app.reporter
     events = Events(warn=reporter.warn, note=reporter.note, debug=reporter.debug, progress=reporter.note)
     report = scale_graph(request, connect=app.connect, events=events)
-    for line in report_lines(report):
-        app.stdout.write(line + "\n")
+    if output == "json":
+        app.stdout.write(to_json(report_dict(report)))
+    elif output == "yaml":
+        app.stdout.write(to_yaml(report_dict(report)))
+    elif output == "name":
+        app.stdout.writelines(name + "\n" for name in report_names(report))
+    else:
+        app.stdout.writelines(line + "\n" for line in report_lines(report))
     app.stdout.flush()
     if report.wait_error is not None:
         raise report.wait_error

@@ -94,14 +94,18 @@ class Plan:
     writes: List[Write]
     warnings: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
+    #: GPUs of the services left as they are: replicas x nodes per replica x GPUs per pod.
+    other_gpus: int = 0
 
     @property
     def gpus_before(self) -> int:
-        return sum(c.current * c.node_count * c.gpus_per_node for c in self.changes)
+        """Return the GPUs the whole graph requests now."""
+        return self.other_gpus + sum(c.current * c.node_count * c.gpus_per_node for c in self.changes)
 
     @property
     def gpus_after(self) -> int:
-        return sum(c.desired * c.node_count * c.gpus_per_node for c in self.changes)
+        """Return the GPUs the whole graph requests after the change."""
+        return self.other_gpus + sum(c.desired * c.node_count * c.gpus_per_node for c in self.changes)
 
 
 def _singular(kind: ResourceKind) -> str:
@@ -165,6 +169,10 @@ def plan_scale(
             change.autoscalers = rules.hpas_targeting(hpas, change.adapter)
         plan.changes.append(change)
 
+    plan.other_gpus = sum(
+        rules.current_replicas(spec or {}) * rules.node_count(spec or {}) * rules.gpus_per_node(spec or {})
+        for name, spec in services.items() if name not in counts
+    )
     _check_preconditions(plan.changes, current_replicas, force, plan)
     _describe_other_writers(plan, dgd)
     plan.writes = _writes(plan, adapter_objects)

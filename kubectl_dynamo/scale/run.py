@@ -103,7 +103,7 @@ def _announce(plan: Plan, events: Events) -> None:
     for warning in plan.warnings:
         events.warn(warning)
     if plan.gpus_before != plan.gpus_after:
-        events.note(f"GPUs of the scaled services: {plan.gpus_before} -> {plan.gpus_after}")
+        events.note(f"GPUs of graph {plan.graph}: {plan.gpus_before} -> {plan.gpus_after}")
 
 
 def _warn_about_flux(cluster, dgd: dict, plan: Plan, request: ScaleRequest, events: Events, now: Optional[datetime]) -> None:

@@ -51,3 +51,54 @@ def report_lines(report: ScaleReport) -> List[str]:
             lines.append(f"{graph} ready: {counts} replicas updated and ready")
     return lines
 
+
+
+def report_names(report: ScaleReport) -> List[str]:
+    """Return the written objects as ``<kind>.<group>/<name>``, once each, like `kubectl scale -o name`."""
+    names: List[str] = []
+    if report.live is not None:
+        for write in report.live.written:
+            if write.resource not in names:
+                names.append(write.resource)
+    return names
+
+
+def report_dict(report: ScaleReport) -> dict:
+    """Return the report in JSON form (camelCase keys), for ``-o json`` and ``-o yaml``."""
+    result: dict = {"graph": report.request.name, "namespace": report.namespace, "dryRun": report.request.dry_run or "none"}
+    live = report.live
+    if live is not None:
+        written = {change.service: write for write in live.written for change in write.changes}
+        services = []
+        for change in live.plan.changes:
+            write = written.get(change.service)
+            services.append({
+                "service": change.service,
+                "from": change.current,
+                "to": change.desired,
+                "owner": change.owner,
+                "scalingAdapter": change.adapter,
+                "writtenTo": write.resource if write is not None else None,
+                "field": ("scale" if write.subresource else change.field_path) if write is not None else None,
+            })
+        result["services"] = services
+        result["gpus"] = {"before": live.plan.gpus_before, "after": live.plan.gpus_after}
+        if live.dry_run == "client":
+            result["requests"] = [
+                {"method": "PATCH", "path": w.path, "contentType": w.content_type, "body": w.body} for w in live.written
+            ]
+        if report.wait_status is not None:
+            result["ready"] = True
+    edit = report.file_edit
+    if edit is not None:
+        result["gitFile"] = {
+            "path": edit.path,
+            "changed": not edit.unchanged and not report.request.dry_run,
+            "services": [
+                {"service": c.service, "from": c.current, "to": c.desired, "line": c.line, "inserted": c.inserted}
+                for c in edit.changes
+            ],
+        }
+        if report.commit is not None:
+            result["gitFile"]["commit"] = {"sha": report.commit.sha, "branch": report.commit.branch, "subject": report.commit.subject}
+    return result

@@ -89,7 +89,7 @@ def test_graph_owned_service_patched(seeded, live_cli):
     assert patch.body[0] == {"op": "test", "path": "/metadata/resourceVersion", "value": rv_before}
     assert "dynamographdeployment.nvidia.com/demo scaled: service VllmWorker 1 -> 3 (spec.services.VllmWorker.replicas)" in result.stdout
     assert "service Frontend 1 -> 2" in result.stdout
-    assert "GPUs of the scaled services: 1 -> 3" in result.stderr
+    assert "GPUs of graph demo: 1 -> 3" in result.stderr
 
 
 def test_adapter_owned_service_leaves_graph(seeded, live_cli):
@@ -508,3 +508,32 @@ def test_missing_adapter_is_error_not_fallback(seeded, live_cli):
     assert result.exit_code == ExitCode.NOT_FOUND
     assert "dynamographdeploymentscalingadapter.nvidia.com/demo-decode" in result.stderr
     assert graph(seeded) == before
+
+
+# --- output formats -------------------------------------------------------------------
+
+def test_output_name(seeded, live_cli):
+    result = live_cli(["scale", "demo", "VllmWorker=2", "Frontend=3", "decode=4", "-o", "name"])
+    assert result.exit_code == 0, result.stderr
+    assert sorted(result.stdout.splitlines()) == [
+        "dynamographdeployment.nvidia.com/demo",
+        "dynamographdeploymentscalingadapter.nvidia.com/demo-decode",
+    ]
+
+
+def test_output_json(seeded, live_cli):
+    import json
+
+    result = live_cli(["scale", "demo", "VllmWorker=2", "decode=2", "-o", "json"])
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["graph"] == "demo"
+    assert data["namespace"] == "default"
+    by_service = {s["service"]: s for s in data["services"]}
+    assert by_service["VllmWorker"] == {
+        "service": "VllmWorker", "from": 1, "to": 2, "owner": "graph", "scalingAdapter": None,
+        "writtenTo": "dynamographdeployment.nvidia.com/demo", "field": "spec.services.VllmWorker.replicas",
+    }
+    assert by_service["decode"]["writtenTo"] is None
+    assert by_service["decode"]["scalingAdapter"] == "demo-decode"
+    assert data["gpus"] == {"before": 1, "after": 2}

@@ -167,9 +167,10 @@ def test_decreases_go_first():
         a={"replicas": 1, "resources": {"limits": {"gpu": "1"}}},
         b={"replicas": 4, "resources": {"limits": {"gpu": "1"}}},
     )
+    dgd["spec"]["services"]["c"] = {"replicas": 2, "multinode": {"nodeCount": 2}, "resources": {"requests": {"gpu": "4"}}}
     plan = plan_scale(dgd, {"a": 3, "b": 1}, adapters=[adapter("a", 1), adapter("b", 4)])
     assert [w.name for w in plan.writes] == ["demo-b", "demo-a"]
-    assert (plan.gpus_before, plan.gpus_after) == (5, 4)
+    assert (plan.gpus_before, plan.gpus_after) == (5 + 16, 4 + 16)
 
 
 def test_mixed_owners_give_two_writes():
