@@ -325,9 +325,8 @@ def _dcd_summary(dcd: Optional[Object]) -> Optional[Dict[str, Any]]:
     return {"name": _name(dcd), "creationTimestamp": _meta(dcd).get("creationTimestamp"), "conditions": conditions}
 
 
-def build_service(snapshot: GraphSnapshot, mode: str, service: str, spec: Object, graph_pods: List[Object]) -> ServiceStatus:
-    """Judge one service of the graph from its workload, pods and events."""
-    pods = [p for p in graph_pods if _labels(p).get(L.COMPONENT) == service]
+def build_service(snapshot: GraphSnapshot, mode: str, service: str, spec: Object, pods: List[Object]) -> ServiceStatus:
+    """Judge one service of the graph from its workload, its pods and their events."""
     desired = desired_replicas(spec)
     dcd = None
     if mode == "grove":
@@ -449,8 +448,13 @@ def build_status(snapshot: GraphSnapshot) -> GraphStatus:
     dgd = snapshot.dgd
     meta, spec, status = _meta(dgd), dgd.get("spec") or {}, dgd.get("status") or {}
     mode = orchestration_mode(snapshot)
-    graph_pods = [p for p in snapshot.pods if _labels(p).get(L.GRAPH) == snapshot.name]
-    services = [build_service(snapshot, mode, name, svc, graph_pods) for name, svc in service_specs(dgd).items()]
+    pods_by_service: Dict[str, List[Object]] = {}
+    for pod in snapshot.pods:
+        labels = _labels(pod)
+        if labels.get(L.GRAPH) == snapshot.name:
+            pods_by_service.setdefault(labels.get(L.COMPONENT, ""), []).append(pod)
+    services = [build_service(snapshot, mode, name, svc, pods_by_service.get(name, []))
+                for name, svc in service_specs(dgd).items()]
 
     ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
     operator_state = status.get("state") or ""

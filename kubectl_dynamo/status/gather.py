@@ -119,37 +119,35 @@ def warning_events(cluster, namespace: Optional[str], *, all_namespaces: bool = 
     return [e for e in events if e.get("type") == "Warning"]
 
 
-def gather_graph(cluster, namespace: str, name: str, *, events: str = "auto", tree: bool = False,
-                 flux: bool = True, dgd: Optional[Object] = None) -> GraphSnapshot:
-    """Read one graph and its children.
+def gather_graph(cluster, namespace: str, name: str, *, events: Optional[bool] = False, tree: bool = False,
+                 flux: bool = True) -> GraphSnapshot:
+    """Read one graph and its children, in two rounds of parallel requests.
 
-    ``events`` is "auto" (read Warning events only when some service is not
-    ready, to explain why), "always" or "never". ``tree`` also reads the Grove
-    PodCliqueSet. ``dgd`` skips the GET when the caller already has the object.
+    The GET of the DGD and the list of pods (the largest list) go first, together;
+    the DGD decides which other kinds to list. ``events`` True also lists the
+    Warning events, and None lists them when the operator does not report the
+    graph as successful (``snapshot.events`` stays None otherwise). ``tree`` also
+    reads the Grove PodCliqueSet.
     """
-    from kubectl_dynamo.status.build import build_status
-
-    dgd = dgd if dgd is not None else get_graph(cluster, namespace, name)
+    first = _run_parallel({
+        "dgd": lambda: get_graph(cluster, namespace, name),
+        "pods": lambda: list_or_empty(cluster, kinds.POD, namespace, label_selector=selector_for(kinds.POD, [name])),
+    })
+    dgd = first["dgd"]
     tasks: Dict[str, Callable[[], object]] = {}
     for kind in child_kinds([dgd]):
-        tasks[_FIELDS[kind]] = (lambda k=kind: list_or_empty(cluster, k, namespace, label_selector=selector_for(k, [name])))
-    if events == "always":
+        if kind is not kinds.POD:
+            tasks[_FIELDS[kind]] = (lambda k=kind: list_or_empty(cluster, k, namespace, label_selector=selector_for(k, [name])))
+    if events or (events is None and (dgd.get("status") or {}).get("state") != "successful"):
         tasks["events"] = lambda: warning_events(cluster, namespace)
     if flux:
         tasks["flux"] = lambda: _flux_one(cluster, dgd)
+    if tree and kinds.GROVE_POD_CLIQUE in child_kinds([dgd]):
+        tasks["podcliqueset"] = lambda: _get_or_none(cluster, kinds.GROVE_POD_CLIQUE_SET, name, namespace)
     results = _run_parallel(tasks)
-    snapshot = GraphSnapshot(dgd=dgd, **{k: v for k, v in results.items() if k not in ("flux",)})
-    snapshot.flux = results.get("flux")
-
-    extra: Dict[str, Callable[[], object]] = {}
-    if events == "auto" and not build_status(snapshot).is_ready:
-        extra["events"] = lambda: warning_events(cluster, namespace)
-    if tree and snapshot.podcliques:
-        extra["pcs"] = lambda: _get_or_none(cluster, kinds.GROVE_POD_CLIQUE_SET, name, namespace)
-    more = _run_parallel(extra)
-    if "events" in more:
-        snapshot.events = more["events"]
-    snapshot.podcliqueset = more.get("pcs")
+    flux_state = results.pop("flux", None)
+    snapshot = GraphSnapshot(dgd=dgd, pods=first["pods"], **results)
+    snapshot.flux = flux_state
     return snapshot
 
 

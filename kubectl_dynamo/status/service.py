@@ -7,7 +7,7 @@ from typing import Iterator, List, Optional, Sequence
 
 from kubectl_dynamo.errors import UsageError
 from kubectl_dynamo.status.build import build_status
-from kubectl_dynamo.status.gather import gather_graph, gather_graphs, list_graphs
+from kubectl_dynamo.status.gather import gather_graph, gather_graphs, list_graphs, warning_events
 from kubectl_dynamo.status.model import GraphStatus
 from kubectl_dynamo.status.watch import GraphWatch
 
@@ -40,9 +40,17 @@ def sort_graphs(graphs: List[GraphStatus], sort_by: str) -> List[GraphStatus]:
 
 
 def graph_status(cluster, name: str, *, events: bool = False, tree: bool = False) -> GraphStatus:
-    """Return the status of one graph in the cluster's namespace."""
-    snapshot = gather_graph(cluster, cluster.namespace, name, events="always" if events else "auto", tree=tree)
-    return build_status(snapshot)
+    """Return the status of one graph in the cluster's namespace.
+
+    Warning events only refine the reasons, so without ``events`` they are read
+    only when the operator or the product finds the graph not ready.
+    """
+    snapshot = gather_graph(cluster, cluster.namespace, name, events=True if events else None, tree=tree)
+    status = build_status(snapshot)
+    if snapshot.events is None and not status.is_ready:
+        snapshot.events = warning_events(cluster, cluster.namespace)
+        status = build_status(snapshot)
+    return status
 
 
 def watch_graph(cluster, name: str, *, deadline: Optional[float] = None) -> Iterator[GraphStatus]:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -218,6 +219,8 @@ def test_wait_for_graph_with_replica_count(api_server):
         api_server.update_object(dgd)
         deployment = api_server.get_object("apps/v1", "Deployment", "dynamo", "llm-agg-vllmworker")
         deployment["spec"]["replicas"] = 3
+        deployment = api_server.update_object(deployment)
+        # The Deployment controller then reports the new generation.
         deployment["status"].update({"replicas": 3, "updatedReplicas": 3, "readyReplicas": 3, "availableReplicas": 3,
                                      "observedGeneration": deployment["metadata"]["generation"]})
         api_server.update_object(deployment)
@@ -244,6 +247,9 @@ def test_status_watch_redraws_on_change(api_server):
     seed(api_server, "all-ready", "rollout")
     command = [sys.executable, "-m", "kubectl_dynamo", "status", "llm-agg", "-n", "dynamo", "-w"]
     proc = subprocess.Popen(command, env=api_server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A watch that never prints would block readline(): end the process instead.
+    killer = threading.Timer(30, proc.kill)
+    killer.start()
     try:
         frames = []
         deadline = time.monotonic() + 20
@@ -262,6 +268,7 @@ def test_status_watch_redraws_on_change(api_server):
         assert frames[0].startswith("Verdict:    Progressing")
         assert frames[-1] == "Verdict:    Ready"
     finally:
+        killer.cancel()
         proc.terminate()
         proc.wait(timeout=10)
 
@@ -361,3 +368,21 @@ def test_status_through_kubectl(api_server, kubectl, plugin_env):
     result = run_process([kubectl, "dynamo", "get", "-n", "dynamo", "--no-headers"], env)
     assert result.exit_code == 0, result.stderr
     assert result.stdout.split()[:2] == ["llm-agg", "Degraded"]
+
+
+def test_get_watch_prints_changed_rows(api_server):
+    seed(api_server, "all-ready", "rollout")
+    command = [sys.executable, "-m", "kubectl_dynamo", "get", "-n", "dynamo", "-w"]
+    proc = subprocess.Popen(command, env=api_server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A watch that never prints would block readline(): end the process instead.
+    killer = threading.Timer(30, proc.kill)
+    killer.start()
+    try:
+        assert proc.stdout.readline().split()[:2] == ["NAME", "STATE"]
+        assert proc.stdout.readline().split()[:3] == ["llm-agg", "Progressing", "1/2"]
+        _ready_worker(api_server)
+        assert proc.stdout.readline().split()[:3] == ["llm-agg", "Ready", "2/2"]
+    finally:
+        killer.cancel()
+        proc.terminate()
+        proc.wait(timeout=10)
