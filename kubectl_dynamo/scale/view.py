@@ -72,14 +72,18 @@ def report_dict(report: ScaleReport) -> dict:
         services = []
         for change in live.plan.changes:
             write = written.get(change.service)
+            written_to = field = None
+            if write is not None:
+                written_to = write.resource
+                field = "scale" if write.subresource else change.field_path
             services.append({
                 "service": change.service,
                 "from": change.current,
                 "to": change.desired,
                 "owner": change.owner,
                 "scalingAdapter": change.adapter,
-                "writtenTo": write.resource if write is not None else None,
-                "field": ("scale" if write.subresource else change.field_path) if write is not None else None,
+                "writtenTo": written_to,
+                "field": field,
             })
         result["services"] = services
         result["gpus"] = {"before": live.plan.gpus_before, "after": live.plan.gpus_after}
