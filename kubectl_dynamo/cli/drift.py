@@ -12,6 +12,8 @@ from kubectl_dynamo.cli.options import cluster_options, common_options, output_o
 @click.command(context_settings={"max_content_width": 100})
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @click.option("-A", "--all-namespaces", is_flag=True, help="Check the graphs of every namespace.")
+@click.option("-l", "--selector", metavar="SELECTOR",
+              help="Check only the graphs with these labels (a=b,c!=d), like kubectl get -l.")
 @click.option("--source", "source_dir", metavar="DIR", type=click.Path(file_okay=False),
               help="A local clone of the GitRepository: the applied commit is read with git, and the branch "
                    "head shows the pending changes.")
@@ -28,7 +30,7 @@ from kubectl_dynamo.cli.options import cluster_options, common_options, output_o
 @cluster_options
 @common_options
 @pass_app
-def drift(app, names: Tuple[str, ...], all_namespaces: bool, source_dir: Optional[str], from_cluster: bool,
+def drift(app, names: Tuple[str, ...], all_namespaces: bool, selector: Optional[str], source_dir: Optional[str], from_cluster: bool,
           ignores: Tuple[str, ...], server_dry_run: bool, output: Optional[str], namespace: Optional[str]) -> int:
     """Compare a Flux-managed graph with its Git source.
 
@@ -38,9 +40,9 @@ def drift(app, names: Tuple[str, ...], all_namespaces: bool, source_dir: Optiona
     back, and the objects Flux will prune. With --source it also shows what the
     branch head will change in the graph and in the objects the operator renders.
 
-    Only fields present in Git are compared, as server-side apply owns them;
-    fields other managers add are not drift, except those of kubectl managers,
-    which Flux removes. The Kustomization's spec.ignore rules are honoured.
+    Only fields present in Git are compared, because Flux's server-side apply owns
+    exactly those. Fields that other managers add are not drift, except fields of
+    kubectl managers, which Flux removes. The Kustomization's spec.ignore rules apply.
     Exit status: 0 synced without drift, 1 drift or pending changes, above 1 an error.
 
     \b
@@ -57,7 +59,7 @@ def drift(app, names: Tuple[str, ...], all_namespaces: bool, source_dir: Optiona
     from kubectl_dynamo.flux.drift import DriftRequest, detect_drift
 
     request = DriftRequest(
-        names=names, namespace=namespace, all_namespaces=all_namespaces, source_dir=source_dir,
+        names=names, namespace=namespace, all_namespaces=all_namespaces, selector=selector, source_dir=source_dir,
         from_cluster=from_cluster, ignore=ignores, server_dry_run=server_dry_run,
     )
     request.validate()

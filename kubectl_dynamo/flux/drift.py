@@ -49,6 +49,7 @@ class DriftRequest:
     names: Tuple[str, ...] = ()
     namespace: Optional[str] = None
     all_namespaces: bool = False
+    selector: Optional[str] = None
     source_dir: Optional[str] = None
     from_cluster: bool = False
     ignore: Tuple[str, ...] = ()
@@ -61,6 +62,8 @@ class DriftRequest:
             raise UsageError("--source and --from-cluster are mutually exclusive: read Git from a clone or from the cluster")
         if self.names and self.all_namespaces:
             raise UsageError("a graph name cannot be combined with -A/--all-namespaces")
+        if self.names and self.selector:
+            raise UsageError("a graph name cannot be combined with -l/--selector")
         if self.server_dry_run and not (self.source_dir or self.from_cluster):
             raise UsageError("--server-dry-run needs the Git content: add --source DIR or --from-cluster")
 
@@ -242,8 +245,8 @@ def _fetch_graphs(cluster, request: DriftRequest, namespace: str) -> List[Object
     if request.names:
         return [cluster.get(kinds.DGD, name, namespace) for name in request.names]
     if request.all_namespaces:
-        return list(cluster.list(kinds.DGD, all_namespaces=True).items)
-    return list(cluster.list(kinds.DGD, namespace).items)
+        return list(cluster.list(kinds.DGD, all_namespaces=True, label_selector=request.selector).items)
+    return list(cluster.list(kinds.DGD, namespace, label_selector=request.selector).items)
 
 
 # --- one Kustomization ------------------------------------------------------------

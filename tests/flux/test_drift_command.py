@@ -338,3 +338,13 @@ def test_source_option_rejects_oci_source(api_server, live_cli, repo):
     assert result.exit_code == ExitCode.USAGE
     assert "is OCIRepository/flux-system/fleet; --source reads GitRepository sources only" in result.stderr
     assert "--from-cluster" in result.stderr
+
+
+def test_selector_limits_graphs(api_server, live_cli, repo):
+    seed_synced(api_server, repo)
+    other = sc.live_graph("other", "plain")
+    other["metadata"]["labels"]["team"] = "b"
+    api_server.seed(other)
+    result = live_cli(["drift", "-n", "dynamo", "-l", "team=b", "-o", "json"])
+    names = [g["name"] for g in json.loads(result.stdout)["graphs"]]
+    assert names == ["other"]
