@@ -19,8 +19,8 @@ canonical quantities. ``typed_spec`` adds those before hashing.
 
 from __future__ import annotations
 
-import copy
 import hashlib
+import json
 from decimal import Decimal
 from typing import Any, Callable, Dict, List, Optional
 
@@ -29,23 +29,10 @@ from kubectl_dynamo.render.v0_8.quantity import QuantityError, canonical
 
 Object = Dict[str, Any]
 
-# Go escapes these in strings besides quote, backslash and control characters.
-_GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029",
-               '"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
-
-
-def _go_string(text: str) -> str:
-    out = ['"']
-    for char in text:
-        escaped = _GO_ESCAPES.get(char)
-        if escaped is not None:
-            out.append(escaped)
-        elif char < " ":
-            out.append("\\u%04x" % ord(char))
-        else:
-            out.append(char)
-    out.append('"')
-    return "".join(out)
+# Go escapes these besides what Python's json module escapes (quote, backslash and
+# control characters, with the same short forms \n \r \t \b \f as Go 1.22 and later).
+_GO_EXTRA_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                                   "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
 def _go_number(value) -> str:
@@ -66,24 +53,38 @@ def _go_number(value) -> str:
     return format(Decimal(repr(number)).normalize(), "f")
 
 
-def go_json(value: Any) -> str:
-    """Encode like Go's ``json.Marshal`` of generic maps: compact, keys in byte order."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, str):
-        return _go_string(value)
-    if isinstance(value, (int, float)):
-        return _go_number(value)
+def _has_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(_has_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_float(v) for v in value)
+    return False
+
+
+def _go_json_slow(value: Any) -> str:
     if isinstance(value, dict):
         items = sorted((str(k), v) for k, v in value.items())
-        return "{" + ",".join(_go_string(k) + ":" + go_json(v) for k, v in items) + "}"
+        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + _go_json_slow(v) for k, v in items) + "}"
     if isinstance(value, (list, tuple)):
-        return "[" + ",".join(go_json(v) for v in value) + "]"
-    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+        return "[" + ",".join(_go_json_slow(v) for v in value) + "]"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _go_number(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def go_json(value: Any) -> str:
+    """Encode like Go's ``json.Marshal`` of generic maps: compact, keys in byte order.
+
+    Python's encoder writes floats differently (``2.0``, ``1e-07``), so values with
+    floats take a slower path that formats numbers as Go does.
+    """
+    if _has_float(value):
+        text = _go_json_slow(value)
+    else:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return text.translate(_GO_EXTRA_ESCAPES)
 
 
 # --- Go's sort.SliceStable (insertion sort on blocks of 20, then in-place merges) ---
@@ -278,7 +279,7 @@ def typed_spec(obj: Object) -> Any:
     spec = obj.get("spec")
     if spec is None:
         return None
-    spec = copy.deepcopy(spec)
+    spec = json.loads(json.dumps(spec))  # a deep copy, faster than copy.deepcopy for JSON data
     kind = obj.get("kind")
     if kind == "Deployment":
         _typed_pod_template(spec.get("template"))
