@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -28,6 +29,7 @@ _OWNER_KINDS = frozenset({"DynamoGraphDeployment", "DynamoComponentDeployment"})
 # Kinds listed by the graph label even when the rendering has none of them, so that
 # children the operator would delete show up.
 _ALWAYS_LISTED = (kinds.DCD, kinds.DEPLOYMENT, kinds.SERVICE, kinds.DGDSA)
+_PARALLEL_LISTS = 4
 
 
 @dataclass
@@ -58,32 +60,32 @@ def fetch_children(cluster, namespace: str, graph: str, rendered: List[Object], 
             by_name.setdefault(kind.kind, kind)
             wanted_names.setdefault(kind.kind, set()).add((obj.get("metadata") or {}).get("name"))
     rendered_kinds = {obj.get("kind") for obj in rendered}
+    requests = [(kind, f"{GRAPH_LABEL}={graph}", kind.kind in rendered_kinds) for kind in by_label.values()]
+    requests += [(kind, None, True) for kind in by_name.values() if kind.kind not in by_label]
 
-    for kind in by_label.values():
-        items = _list(cluster, kind, namespace, f"{GRAPH_LABEL}={graph}", result, required=kind.kind in rendered_kinds)
+    # The lists are independent, so they run side by side; the answers are merged in request order.
+    with ThreadPoolExecutor(max_workers=_PARALLEL_LISTS) as pool:
+        answers = list(pool.map(lambda request: _list(cluster, *request, namespace=namespace), requests))
+    for (kind, selector, _), (items, error) in zip(requests, answers):
+        if error is not None:
+            result.errors[kind.kind] = error
         for obj in items:
+            if selector is None and (obj.get("metadata") or {}).get("name") not in wanted_names[kind.kind]:
+                continue
             _add(result, obj, kind)
-            if _owned_by_graph(obj):
+            if selector is not None and _owned_by_graph(obj):
                 result.owned.append(object_key(obj))
-    for kind in by_name.values():
-        if kind.kind in by_label:
-            continue
-        items = _list(cluster, kind, namespace, None, result, required=True)
-        for obj in items:
-            if (obj.get("metadata") or {}).get("name") in wanted_names[kind.kind]:
-                _add(result, obj, kind)
     return result
 
 
-def _list(cluster, kind: ResourceKind, namespace: str, selector: Optional[str], result: LiveChildren, *, required: bool) -> List[Object]:
+def _list(cluster, kind: ResourceKind, selector: Optional[str], required: bool, *, namespace: str) -> Tuple[List[Object], Optional[ClusterError]]:
     try:
-        return cluster.list(kind, namespace, label_selector=selector).items
+        return cluster.list(kind, namespace, label_selector=selector).items, None
     except ClusterError as exc:
         # A kind the cluster does not serve has no live objects; that only matters when it was rendered.
         if exc.status == 404 and not required:
-            return []
-        result.errors[kind.kind] = exc
-        return []
+            return [], None
+        return [], exc
 
 
 def _add(result: LiveChildren, obj: Object, kind: ResourceKind) -> None:
