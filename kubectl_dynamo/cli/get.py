@@ -50,8 +50,11 @@ def get(app, names: Tuple[str, ...], all_namespaces: bool, selector: Optional[st
     color = use_color(app.color, app.stdout)
     result = service.get_graphs(cluster, names=names, all_namespaces=all_namespaces, selector=selector, sort_by=sort_by)
 
-    for missing in result.missing:
-        app.reporter.error(f'dynamographdeployments.nvidia.com "{missing}" not found in namespace "{cluster.namespace}"')
+    not_found = [f'dynamographdeployments.nvidia.com "{missing}" not found in namespace "{cluster.namespace}"'
+                 for missing in result.missing]
+    # Like kubectl, one line per missing name; the last one ends the command with exit 4.
+    for message in not_found[:-1]:
+        app.reporter.error(message)
     graphs = result.graphs
     if not graphs and not result.missing:
         where = "any namespace" if all_namespaces else f"{cluster.namespace} namespace"
@@ -80,7 +83,7 @@ def get(app, names: Tuple[str, ...], all_namespaces: bool, selector: Optional[st
                                                    all_namespaces=all_namespaces, no_headers=True, color=color))
             app.stdout.flush()
 
-    if result.missing:
-        raise NotFoundError(f"{len(result.missing)} of {len(names)} graphs not found", status=404, reason="NotFound",
+    if not_found:
+        raise NotFoundError(not_found[-1], status=404, reason="NotFound",
                             hint=f"List the graphs with `kubectl dynamo get -n {cluster.namespace}`, or -A for every namespace.")
     return ExitCode.OK

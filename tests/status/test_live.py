@@ -386,3 +386,24 @@ def test_get_watch_prints_changed_rows(api_server):
         killer.cancel()
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_status_forbidden_pods_is_cluster_error(api_server, run):
+    seed(api_server, "all-ready")
+    api_server.inject("GET", r"/api/v1/namespaces/dynamo/pods", 403)
+    result = run("status", "llm-agg", "-n", "dynamo")
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert "forbidden" in result.stderr.lower()
+
+
+def test_status_missing_grove_crds_still_works(api_server, run):
+    # A graph without status.services makes status list Grove kinds too; a 404 on
+    # those collections (CRD not installed) counts as "none".
+    objects = load("all-ready")
+    del objects[0]["status"]["services"]
+    api_server.seed(as_yaml(objects))
+    api_server.inject("GET", r"/apis/grove.io/v1alpha1/namespaces/dynamo/podcliques", 404)
+    result = run("status", "llm-agg", "-n", "dynamo")
+    assert result.exit_code == 0, result.stderr
+    assert "orchestrated by Deployment" in result.stdout
