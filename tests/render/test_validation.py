@@ -176,3 +176,10 @@ def test_pvc_without_create_warns():
     dgd["spec"]["pvcs"] = [{"name": "models", "size": "1Gi"}]
     (warning,) = validate(dgd, OperatorSettings())
     assert warning == "PVC models is not created by the operator (create is not true); it must already exist in namespace ns, or the graph fails"
+
+
+def test_service_names_differing_in_case_collide():
+    dgd = copy.deepcopy(BASE)
+    dgd["spec"]["services"]["frontend"] = {"componentType": "frontend", "replicas": 1}
+    assert problems_of(dgd) == [
+        "spec.services.frontend: services Frontend and frontend both become the objects named g-frontend; rename one of them"]

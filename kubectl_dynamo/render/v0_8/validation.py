@@ -282,6 +282,12 @@ def validate(dgd: Object, settings: OperatorSettings, *, grove: bool = False) ->
             warnings.append(f"PVC {pvc['name']} is not created by the operator (create is not true); "
                             f"it must already exist in namespace {namespace}, or the graph fails")
     explicit_backend = spec.get("backendFramework") or ""
+    by_lower: Dict[str, str] = {}
+    for service_name in services:
+        other = by_lower.setdefault(str(service_name).lower(), str(service_name))
+        if other != service_name:
+            problems.append(f"spec.services.{service_name}: services {other} and {service_name} both become the objects "
+                            f"named {name}-{str(service_name).lower()}; rename one of them")
     for service_name, service in services.items():
         if not isinstance(service, dict):
             continue
