@@ -146,3 +146,21 @@ def test_from_without_file_is_usage_error(cli):
     result = cli(["diff", "my-graph", "--from", "HEAD~1"])
     assert result.exit_code == 2
     assert "--from needs -f FILE" in result.stderr
+
+
+def test_renamed_graph_deletes_old_children(cli, repo):
+    path = repo / "deploy" / "graph.yaml"
+    graph = yaml.safe_load(path.read_text())
+    graph["metadata"]["name"] = "renamed"
+    path.write_text(yaml.safe_dump(graph, sort_keys=False))
+    result = cli(["diff", "--from", "HEAD", "-f", "deploy/graph.yaml", "-o", "json"])
+    assert result.exit_code == 1
+    objects = json.loads(result.stdout)["objects"]
+    by_graph = {}
+    for entry in objects:
+        by_graph.setdefault(entry["graph"], set()).add(entry["action"])
+    assert by_graph == {"my-graph": {"deleted"}, "renamed": {"created"}}
+    text = cli(["diff", "--from", "HEAD", "-f", "deploy/graph.yaml", "--color", "never"]).stdout
+    assert "Removed workloads (their pods stop): Deployment ns1/my-graph-decode (stops 1 pod)" not in text
+    assert "- Deployment ns1/my-graph-decode deleted (stops 1 pod)" in text
+    assert "New workloads (start pods): Deployment ns1/renamed-decode, Deployment ns1/renamed-frontend" in text

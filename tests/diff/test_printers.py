@@ -1,0 +1,68 @@
+"""The diff printers and the external-diff helpers on hand-built reports."""
+
+from __future__ import annotations
+
+import json
+
+from kubectl_dynamo.diff.compare import compare
+from kubectl_dynamo.diff.external import file_name, parse_command
+from kubectl_dynamo.diff.model import CHANGED, DiffReport, ObjectDiff, analyse_pods
+from kubectl_dynamo.output.diff_text import format_json, format_text
+
+
+def deployment(replicas: int, image: str) -> dict:
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "g-worker", "namespace": "team"},
+        "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "g"}},
+                 "template": {"metadata": {"labels": {"app": "g"}},
+                              "spec": {"containers": [{"name": "main", "image": image}]}}},
+    }
+
+
+def report_for(old: dict, new: dict) -> DiffReport:
+    entry = ObjectDiff("apps/v1", "Deployment", "team", "g-worker", CHANGED, "g")
+    entry.comparison = compare(old, new, old_is_live=True)
+    analyse_pods(entry)
+    return DiffReport(objects=[entry], old_label="live", new_label="graph.yaml")
+
+
+def test_text_names_restart_and_scaling():
+    report = report_for(deployment(2, "runtime:1"), deployment(3, "runtime:2"))
+    text = format_text(report, color=False)
+    assert text.startswith("~ Deployment team/g-worker changed (pods restart: 2 pods)\n--- live\n+++ graph.yaml\n")
+    assert "-      - image: runtime:1\n+      - image: runtime:2\n" in text
+    assert "  Deployment team/g-worker (2 pods): spec.template.spec.containers[main].image\n" in text
+    assert "  Deployment team/g-worker: spec.replicas 2 -> 3\n" in text
+
+
+def test_json_lists_changes_with_pointers():
+    report = report_for(deployment(2, "runtime:1"), deployment(3, "runtime:1"))
+    document = json.loads(format_json(report))
+    assert document["changes"] == [
+        {"object": "Deployment/team/g-worker", "op": "replace", "path": "/spec/replicas", "old": 2, "new": 3},
+    ]
+    assert document["objects"][0]["restartsPods"] is False
+    assert document["summary"]["changed"] == 1
+    assert document["summary"]["noRestart"] == [
+        {"object": "Deployment team/g-worker", "path": "spec.replicas", "old": 2, "new": 3},
+    ]
+
+
+def test_no_differences_line():
+    report = report_for(deployment(2, "runtime:1"), deployment(2, "runtime:1"))
+    report.objects[0].action = "unchanged"
+    assert format_text(report, color=False) == "No differences (1 objects compared).\n"
+    assert report.exit_code() == 0
+
+
+def test_external_file_names_match_kubectl():
+    assert file_name(ObjectDiff("apps/v1", "Deployment", "team", "g-worker", CHANGED, "g")) == "apps.v1.Deployment.team.g-worker"
+    assert file_name(ObjectDiff("v1", "Service", "team", "g", CHANGED, "g")) == "v1.Service.team.g"
+    assert file_name(ObjectDiff("nvidia.com/v1alpha1", "DynamoGraphDeployment", "team", "g", CHANGED, "g")) == \
+        "nvidia.com.v1alpha1.DynamoGraphDeployment.team.g"
+
+
+def test_external_command_drops_unsafe_arguments():
+    command, dropped = parse_command("colordiff -u -N --label=x ../etc $(rm)")
+    assert command == ["colordiff", "-u", "-N", "--label=x"]
+    assert dropped == ["../etc", "$(rm)"]
