@@ -2,7 +2,7 @@
 
 The comparison runs on normalised objects (see ``normalize``). Lists keyed by
 ``name`` (containers, env, volumes, ports) are compared item by item by name, so
-an added variable is one change wherever it sits; other lists (args, command,
+an added variable is one change wherever it sits. Other lists (args, command,
 tolerations) are compared whole. deepdiff does the walking; nothing outside this
 module sees its result types.
 """
@@ -110,7 +110,7 @@ def compare(
     """Normalise both versions of an object and list what differs.
 
     Either side may be None (the object is created or deleted). ``old_is_live``
-    says that ``old`` was read from a cluster, so that labels and annotations
+    tells that ``old`` was read from a cluster, so that labels and annotations
     other controllers added there do not count as changes.
     """
     old_view = normalize(old) if old is not None else None
@@ -165,7 +165,7 @@ def mask_secret_data(old: Optional[Object], new: Optional[Object]) -> None:
     """Replace, in place, every value of a Secret's ``data`` and ``stringData`` with ``***``.
 
     As in `kubectl diff`, a value that differs between the sides shows as
-    ``*** (before)`` and ``*** (after)``, so the diff says which keys changed and never how.
+    ``*** (before)`` and ``*** (after)``, so the diff shows which keys changed and never how.
     """
     kind = (new or old or {}).get("kind")
     if kind != "Secret":
@@ -263,7 +263,10 @@ def _remove_pointer(node: Any, segments: List[str]) -> None:
         return
     head, rest = segments[0], segments[1:]
     if isinstance(node, dict):
-        keys = list(node) if head == "*" else [head] if head in node else []
+        if head == "*":
+            keys = list(node)
+        else:
+            keys = [head] if head in node else []
         for key in keys:
             if rest:
                 _remove_pointer(node[key], rest)

@@ -39,7 +39,7 @@ _KIND_ORDER = (
 
 @dataclass
 class DiffRequest:
-    """What the user asked for; exactly one of ``name`` and ``files`` is set."""
+    """The user's request; exactly one of ``name`` and ``files`` is set."""
 
     name: Optional[str] = None
     files: Sequence[str] = ()
@@ -170,9 +170,9 @@ def _explain_causes(entries: List[ObjectDiff], rendered: List[Object], live: Liv
     """Say, for each differing child, whether the operator or someone else made the difference.
 
     The operator records on every child the generation it last wrote
-    (``nvidia.com/last-applied-generation``); a higher ``metadata.generation``
+    (``nvidia.com/last-applied-generation``). A higher ``metadata.generation``
     means someone changed the spec since, and the operator reverts that at its
-    next reconcile. It also stores the hash of the spec it applied: when that
+    next reconcile. The operator also stores the hash of the spec it applied: when that
     differs from the rendered hash, the operator renders the object differently
     (another operator version, or a reconcile still pending).
     """

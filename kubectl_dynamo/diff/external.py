@@ -1,7 +1,7 @@
 """Hand the two sides to an external program, as `kubectl diff` does with ``KUBECTL_EXTERNAL_DIFF``.
 
-Like kubectl, the variable holds a program and optional arguments separated by
-spaces; arguments made of anything but letters, digits, ``-`` and ``=`` are
+Like kubectl, the variable contains a program and optional arguments separated
+by spaces. Arguments made of anything but letters, digits, ``-`` and ``=`` are
 dropped. The program gets two directories, ``LIVE-*`` (the live objects, or the
 ``--from`` version) and ``MERGED-*`` (the desired ones), each holding one YAML
 file per object named ``[group.]version.Kind.namespace.name``. An object that

@@ -63,7 +63,7 @@ def fetch_children(cluster, namespace: str, graph: str, rendered: List[Object], 
     requests = [(kind, f"{GRAPH_LABEL}={graph}", kind.kind in rendered_kinds) for kind in by_label.values()]
     requests += [(kind, None, True) for kind in by_name.values() if kind.kind not in by_label]
 
-    # The lists are independent, so they run side by side; the answers are merged in request order.
+    # The lists are independent, so they run side by side. Results are merged in request order.
     with ThreadPoolExecutor(max_workers=_PARALLEL_LISTS) as pool:
         answers = list(pool.map(lambda request: _list(cluster, *request, namespace=namespace), requests))
     for (kind, selector, _), (items, error) in zip(requests, answers):
@@ -89,7 +89,7 @@ def _list(cluster, kind: ResourceKind, selector: Optional[str], required: bool, 
 
 
 def _add(result: LiveChildren, obj: Object, kind: ResourceKind) -> None:
-    # List items carry no apiVersion and kind in some servers' answers; take them from the request.
+    # Some servers leave apiVersion and kind out of list items, so they come from the request.
     obj.setdefault("apiVersion", kind.api_version)
     obj.setdefault("kind", kind.kind)
     result.objects[object_key(obj)] = obj
@@ -106,7 +106,7 @@ def _owned_by_graph(obj: Object) -> bool:
 @dataclass
 class ResolvedSettings:
     settings: Any
-    # Where the settings came from, for a note on stderr.
+    # The origin of the settings, for a note on stderr.
     source: str
     notes: List[str] = field(default_factory=list)
 
@@ -115,7 +115,7 @@ def resolve_settings(cluster, namespace: str, profile: str) -> ResolvedSettings:
     """Return the operator settings for rendering against this cluster.
 
     Flags come from the args of the live operator Deployment's ``manager``
-    container when it can be read; the Grove, LeaderWorkerSet and Kai scheduler
+    container when it can be read. The Grove, LeaderWorkerSet and Kai scheduler
     switches come from API discovery, as the operator detects them at start-up.
     """
     from kubectl_dynamo.render.v0_8.settings import OperatorSettings

@@ -18,7 +18,7 @@ CREATED, CHANGED, DELETED, UNCHANGED, ERROR = "created", "changed", "deleted", "
 # The kind of the entry that stands for all children of a graph when rendering it failed.
 CHILDREN = "children"
 
-# Where each workload kind keeps its pod templates and its replica count.
+# The paths of each workload kind's pod templates, whose change recreates its pods.
 _TEMPLATE_PATHS: Dict[str, Tuple[Tuple[str, ...], ...]] = {
     "Deployment": (("spec", "template"),),
     "StatefulSet": (("spec", "template"),),

@@ -3,10 +3,10 @@
 A diff must show what a change does, not the bookkeeping the API server keeps
 (managedFields, resourceVersion, status) nor the defaults it fills in
 (revisionHistoryLimit, dnsPolicy, protocol TCP ...). ``normalize`` removes the
-first and fills the second on one object; ``normalize_pair`` then removes the
-differences that only depend on which side was read from a cluster: fields the
-server allocates (clusterIP, volumeName), labels and annotations that other
-controllers add, and quantities written differently (``1Gi`` and ``1024Mi``).
+first and fills the second on one object. ``normalize_pair`` then removes the
+differences that only depend on which side was read from a cluster. These are
+fields the server allocates (clusterIP, volumeName), labels and annotations that
+other controllers add, and quantities written differently (``1Gi`` and ``1024Mi``).
 
 The defaults mirror kube-apiserver's defaulting functions for apps/v1
 Deployments and core/v1 pod specs, Services and PVCs (pkg/apis/core/v1/defaults.go
@@ -23,7 +23,7 @@ from kubectl_dynamo.diff.quantity import same_quantity
 
 Object = Dict[str, Any]
 
-# Server bookkeeping that never says anything about what an object does.
+# Server bookkeeping, which tells nothing about what an object does.
 _METADATA_DROPPED = (
     "managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink",
     "deletionGracePeriodSeconds", "generateName",

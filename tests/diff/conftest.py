@@ -9,7 +9,7 @@ import pytest
 from kubectl_dynamo.api.kinds import ALL_KINDS
 from tests.conftest import Result, invoke
 
-# The shared api_server serves every kind the plugin knows, Grove and LeaderWorkerSet
+# The shared api_server serves every kind in kubectl_dynamo.api.kinds, Grove and LeaderWorkerSet
 # included; a cluster with the Dynamo operator alone serves none of these groups.
 OPTIONAL_GROUPS = ("grove.io", "leaderworkerset.x-k8s.io", "scheduling.volcano.sh", "scheduling.run.ai")
 

@@ -1,10 +1,10 @@
 """The live state of graph ``my-graph`` (namespace ns1), written by hand, as an API server returns it.
 
-The objects follow the Dynamo 0.8.0 operator's rules for a two-service graph
-(a frontend with 2 replicas and a vLLM worker ``decode``): the Deployment of the
-frontend is the worked example of the DCD stage and the worker pod spec is the
-expected output of the operator's GenerateBasePodSpec test (tests/data/golden/
-dgd-pod-base.yaml), both with the graph's names filled in. They are NOT produced
+The objects follow the Dynamo 0.8.0 operator's rules for a two-service graph:
+a frontend with 2 replicas and a vLLM worker ``decode``. The frontend's
+Deployment is built by the DCD-stage rules for a frontend, and the worker pod
+spec is the expected output of the operator's GenerateBasePodSpec test
+(tests/data/golden/dgd-pod-base.yaml), both with the graph's names filled in. They are NOT produced
 by the product's renderer, so the tests check the renderer and the diff together.
 
 Everything a real kube-apiserver adds is here too: uid, resourceVersion,
@@ -163,7 +163,7 @@ def _deployment(service: str, component_type: str, replicas: int, uid_suffix: in
 
 
 def live_frontend_deployment() -> Object:
-    """The worked example of the DCD stage (frontend, replicas 2), with this graph's settings."""
+    """The frontend Deployment the DCD-stage rules give for replicas 2, with this graph's operator flags."""
     container = {
         "name": "main", "image": IMAGE, "command": ["python3"], "args": ["-m", "dynamo.frontend"],
         "env": [

@@ -195,7 +195,8 @@ def test_secret_values_are_never_printed(cluster, dynamo_cli, tmp_path):
 
     result = run_diff(dynamo_cli, tmp_path, change=change)
     assert result.exit_code == 1, result.stderr
-    assert "secretRef:\n" in result.stdout and "name: hf-token-secret" in result.stdout
+    assert "secretRef:\n" in result.stdout
+    assert "name: hf-token-secret" in result.stdout
     assert "secretKeyRef:" in result.stdout
     for secret in (token, base64.b64encode(token.encode()).decode()):
         assert secret not in result.stdout + result.stderr
@@ -221,11 +222,13 @@ def test_external_diff_program(cluster, dynamo_cli, tmp_path):
     assert result.exit_code == 1, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("args: --brief ")
-    assert "live: LIVE-" in lines[1] and "merged: MERGED-" in lines[1]
+    assert "live: LIVE-" in lines[1]
+    assert "merged: MERGED-" in lines[1]
     assert "apps.v1.Deployment.ns1.my-graph-frontend" in lines
     assert "nvidia.com.v1alpha1.DynamoGraphDeployment.ns1.my-graph" in lines
     assert "v1.Service.ns1.my-graph-frontend" in lines
-    assert "-  replicas: 2" in result.stdout and "+  replicas: 3" in result.stdout
+    assert "-  replicas: 2" in result.stdout
+    assert "+  replicas: 3" in result.stdout
     assert "dropped argument '../bad'" in result.stderr
 
 
@@ -257,7 +260,8 @@ def test_server_error_on_graph_still_diffs_children(cluster, dynamo_cli, tmp_pat
     assert result.exit_code == 3
     objects = json.loads(result.stdout)["objects"]
     graph = next(o for o in objects if o["kind"] == "DynamoGraphDeployment")
-    assert graph["action"] == "error" and "cannot read the live graph" in graph["error"]
+    assert graph["action"] == "error"
+    assert "cannot read the live graph" in graph["error"]
     assert {o["action"] for o in objects if o["kind"] != "DynamoGraphDeployment"} == {"unchanged"}
 
 
