@@ -118,8 +118,10 @@ def _warn_about_flux(cluster, dgd: dict, plan: Plan, request: ScaleRequest, even
     except ClusterError as exc:
         events.debug(f"cannot read the graph's Kustomization ({exc}); not checking what Flux will do")
         return
-    if request.git_file:
-        hint = "Push the commit before then, so that Git has the new count."
+    if request.git_file and request.commit:
+        hint = f"Push the commit of {request.git_file} before then, so that Git has the new count."
+    elif request.git_file:
+        hint = f"Commit and push {request.git_file} before then, so that Git has the new count."
     else:
         pairs = " ".join(f"{c.service}={c.desired}" for c in plan.changes if not c.unchanged)
         hint = (f"To keep the new count, change it in Git: kubectl dynamo scale {plan.graph} {pairs} "

@@ -1,4 +1,4 @@
-"""What scale says about Flux setting a live count back, from a FluxSync and managedFields."""
+"""The Flux warnings of scale, computed from a FluxSync and the graph's managedFields."""
 
 from __future__ import annotations
 
@@ -71,7 +71,8 @@ def test_opted_out_graph_only_note():
 
 def test_not_managed_silent():
     notice = flux_notice(FluxSync(NOT_MANAGED), dgd(), ["Worker"], NOW, "HINT")
-    assert notice.warnings == [] and notice.notes == []
+    assert notice.warnings == []
+    assert notice.notes == []
 
 
 def test_overdue_reconcile():

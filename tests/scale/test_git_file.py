@@ -165,7 +165,8 @@ def test_broken_yaml_names_line(cli, tmp_path):
     path.write_text("kind: DynamoGraphDeployment\nmetadata: {name: x\n")
     result = cli(["scale", "x", "a=1", "--git-file", str(path)])
     assert result.exit_code == ExitCode.USAGE
-    assert f"{path}:" in result.stderr and "invalid YAML" in result.stderr
+    assert f"{path}:" in result.stderr
+    assert "invalid YAML" in result.stderr
 
 
 def test_current_replicas_checked_against_file(cli, graph_file):

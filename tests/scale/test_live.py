@@ -426,14 +426,14 @@ status:
 """
 
 
-def roll_out(server, replicas_wanted, delay):
+def roll_out(server, target_replicas, delay):
     """Act as the operator and the Deployment controller: scale the Deployment, then report it ready."""
     time.sleep(delay)
     deployment = server.get_object("apps/v1", "Deployment", "default", "demo-vllmworker")
-    deployment["spec"]["replicas"] = replicas_wanted
+    deployment["spec"]["replicas"] = target_replicas
     deployment["metadata"]["generation"] = 2
-    deployment["status"] = {"observedGeneration": 2, "replicas": replicas_wanted, "updatedReplicas": replicas_wanted,
-                            "readyReplicas": replicas_wanted, "availableReplicas": replicas_wanted}
+    deployment["status"] = {"observedGeneration": 2, "replicas": target_replicas, "updatedReplicas": target_replicas,
+                            "readyReplicas": target_replicas, "availableReplicas": target_replicas}
     server.update_object(deployment)
 
 
@@ -537,3 +537,14 @@ def test_output_json(seeded, live_cli):
     assert by_service["decode"]["writtenTo"] is None
     assert by_service["decode"]["scalingAdapter"] == "demo-decode"
     assert data["gpus"] == {"before": 1, "after": 2}
+
+
+def test_also_live_flux_hint(api_server, live_cli, tmp_path):
+    api_server.seed(*flux_objects(), flux_graph(git_fields={"f:VllmWorker": {"f:replicas": {}}}))
+    path = tmp_path / "demo.yaml"
+    path.write_text(GRAPH)
+    result = live_cli(["scale", "demo", "VllmWorker=2", "--git-file", str(path), "--also-live"])
+    assert result.exit_code == 0, result.stderr
+    assert "Flux will set the count back to the Git value" in result.stderr
+    assert f"Commit and push {path} before then" in result.stderr
+    assert replicas(api_server, "VllmWorker") == 2

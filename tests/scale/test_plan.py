@@ -91,7 +91,9 @@ def test_graph_owned_service_gets_one_json_patch():
     assert [c.owner for c in plan.changes] == [GRAPH, GRAPH]
     assert len(plan.writes) == 1
     write = plan.writes[0]
-    assert write.kind is DGD and write.patch_type == "json" and write.subresource is None
+    assert write.kind is DGD
+    assert write.patch_type == "json"
+    assert write.subresource is None
     assert write.body == [
         {"op": "test", "path": "/metadata/resourceVersion", "value": "41"},
         {"op": "add", "path": "/spec/services/Worker/replicas", "value": 3},
@@ -104,9 +106,12 @@ def test_adapter_owned_service_writes_scale_subresource():
     dgd = graph(decode={"replicas": 2})
     plan = plan_scale(dgd, {"decode": 4}, adapters=[adapter("decode", 2)])
     change = plan.changes[0]
-    assert change.owner == ADAPTER and change.adapter == "demo-decode"
+    assert change.owner == ADAPTER
+    assert change.adapter == "demo-decode"
     [write] = plan.writes
-    assert write.kind is DGDSA and write.subresource == "scale" and write.patch_type == "merge"
+    assert write.kind is DGDSA
+    assert write.subresource == "scale"
+    assert write.patch_type == "merge"
     assert write.body == {"metadata": {"resourceVersion": "7"}, "spec": {"replicas": 4}}
     assert write.path == "/apis/nvidia.com/v1alpha1/namespaces/ml/dynamographdeploymentscalingadapters/demo-decode/scale"
 
@@ -118,9 +123,9 @@ def test_adapter_of_other_graph_is_ignored():
 
 
 def test_adapter_being_deleted_is_ignored():
-    gone = adapter("decode", 2)
-    gone["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
-    plan = plan_scale(graph(decode={"replicas": 2}), {"decode": 4}, adapters=[gone])
+    deleted = adapter("decode", 2)
+    deleted["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    plan = plan_scale(graph(decode={"replicas": 2}), {"decode": 4}, adapters=[deleted])
     assert plan.changes[0].owner == GRAPH
 
 
