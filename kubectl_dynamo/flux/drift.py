@@ -149,16 +149,20 @@ class KustomizationDrift:
     to_prune: List[str] = field(default_factory=list)
     orphans: List[str] = field(default_factory=list)
     not_applied: List[str] = field(default_factory=list)
+    #: Graphs the branch head adds or removes, as "namespace/name" (``--source`` only).
+    head_adds: List[str] = field(default_factory=list)
+    head_removes: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
     errors: List[DynamoError] = field(default_factory=list)
 
     @property
     def differs(self) -> bool:
-        return bool(self.to_prune or self.orphans or self.not_applied)
+        return bool(self.to_prune or self.orphans or self.not_applied or self.head_adds or self.head_removes)
 
     def to_dict(self) -> Dict[str, Any]:
         return {"name": self.name, "revision": self.revision, "prune": self.prune, "toPrune": self.to_prune,
-                "orphans": self.orphans, "notApplied": self.not_applied, "notes": self.notes,
+                "orphans": self.orphans, "notApplied": self.not_applied, "headAdds": self.head_adds,
+                "headRemoves": self.head_removes, "notes": self.notes,
                 "errors": [str(e) for e in self.errors]}
 
 
@@ -466,9 +470,16 @@ def _pending(request: DriftRequest, ks: Object, source: Object, tree: flux_sourc
         report.notes.append(f"pending changes not computed: the build at {short_revision(head)} fails: {error}")
         return
     head_by_key = {_object_key(obj): obj for obj in head_objects}
+    applied_graphs, head_graphs = _graph_keys(desired_by_key), _graph_keys(head_by_key)
+    report.head_adds = [f"{k[2]}/{k[3]}" for k in sorted(head_graphs - applied_graphs)]
+    report.head_removes = [f"{k[2]}/{k[3]}" for k in sorted(applied_graphs - head_graphs)]
     for graph, result in managed:
         key = (_DGD_GROUP, _DGD_KIND) + _key(graph)
         result.pending = _pending_for(head, origin, desired_by_key.get(key), head_by_key.get(key), graph)
+
+
+def _graph_keys(objects_by_key: Dict) -> set:
+    return {key for key in objects_by_key if key[:2] == (_DGD_GROUP, _DGD_KIND)}
 
 
 def _pending_for(head: str, origin: str, old: Optional[Object], new: Optional[Object], live: Object) -> PendingChanges:

@@ -162,6 +162,10 @@ def _kustomization_block(report: KustomizationDrift, color: bool) -> List[str]:
         lines.append(f"  not in the inventory: graph {name} carries this Kustomization's labels; Flux neither updates nor prunes it")
     for name in report.not_applied:
         lines.append(f"  in Git, not applied: graph {name}")
+    for name in report.head_adds:
+        lines.append(f"  the branch head adds graph {name}")
+    for name in report.head_removes:
+        lines.append(f"  the branch head removes graph {name}" + (" (Flux will prune it)" if report.prune else ""))
     for note in report.notes:
         lines.append(f"  note: {note}")
     return lines

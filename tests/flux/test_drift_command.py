@@ -348,3 +348,14 @@ def test_selector_limits_graphs(api_server, live_cli, repo):
     result = live_cli(["drift", "-n", "dynamo", "-l", "team=b", "-o", "json"])
     names = [g["name"] for g in json.loads(result.stdout)["graphs"]]
     assert names == ["other"]
+
+
+def test_branch_head_adds_and_removes_graphs(api_server, live_cli, repo):
+    repo.git("rm", "-q", "plain/llm.yaml")
+    repo.commit("Replace the graph", {"plain/next.yaml": GRAPH.format(name="llm-next", image="repo/vllm:v1")})
+    seed_synced(api_server, repo)
+    result = live_cli(["drift", "llm-plain", "-n", "dynamo", "--source", str(repo.path)])
+    assert result.exit_code == ExitCode.DIFFERS
+    assert "the branch head adds graph dynamo/llm-next" in result.stdout
+    assert "the branch head removes graph dynamo/llm-plain (Flux will prune it)" in result.stdout
+    assert "graph removed" in result.stdout
