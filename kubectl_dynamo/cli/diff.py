@@ -24,7 +24,7 @@ from kubectl_dynamo.render.profiles import DEFAULT_PROFILE, PROFILES
                    "A segment may be *, a list index, or the name of an item (/spec/template/spec/containers/main/image). Repeatable.")
 @click.option("--operator-version", "profile", type=click.Choice(sorted(PROFILES)), default=DEFAULT_PROFILE,
               show_default=True, help="The operator release whose rendering to reproduce.")
-@output_option("json")
+@output_option("json", "yaml")
 @cluster_options
 @common_options
 @pass_app
@@ -51,7 +51,7 @@ def diff(app, name: Optional[str], files: Tuple[str, ...], from_ref: Optional[st
       kubectl dynamo diff llm-agg -n dynamo
       # Review a change offline, against the previous commit
       kubectl dynamo diff --from HEAD~1 -f deploy/llm/graph.yaml
-      # Leave out replicas an autoscaler owns, as JSON
+      # Leave out replicas an autoscaler owns, and print the changes as JSON
       kubectl dynamo diff -f graph.yaml --ignore Deployment:/spec/replicas -o json
     """
     from kubectl_dynamo.diff.compare import IgnoreRule
@@ -73,7 +73,7 @@ def diff(app, name: Optional[str], files: Tuple[str, ...], from_ref: Optional[st
 
 def _print(app, report, output: Optional[str]) -> int:
     from kubectl_dynamo.output.color import use_color
-    from kubectl_dynamo.output.diff_text import format_error_lines, format_json, format_text
+    from kubectl_dynamo.output.diff_text import format_error_lines, format_json, format_text, format_yaml
 
     for line in report.warnings:
         app.reporter.warn(line)
@@ -84,6 +84,8 @@ def _print(app, report, output: Optional[str]) -> int:
     exit_code = report.exit_code()
     if output == "json":
         app.stdout.write(format_json(report))
+    elif output == "yaml":
+        app.stdout.write(format_yaml(report))
     elif external:
         from kubectl_dynamo.diff.external import ENV_VARIABLE, run_external
 

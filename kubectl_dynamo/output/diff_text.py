@@ -160,6 +160,17 @@ def format_error_lines(report: DiffReport) -> List[str]:
 
 def format_json(report: DiffReport) -> str:
     """Return the report as JSON: every object with its changes, a flat change list, and the summary."""
+    return json.dumps(report_document(report), indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def format_yaml(report: DiffReport) -> str:
+    """Return the same document as ``format_json``, as YAML."""
+    return yaml.dump(report_document(report), Dumper=_Dumper, default_flow_style=False, sort_keys=False,
+                     allow_unicode=True, width=1_000_000)
+
+
+def report_document(report: DiffReport) -> Dict[str, Any]:
+    """Return the structured form of a report that ``-o json`` and ``-o yaml`` print."""
     objects: List[Dict[str, Any]] = []
     changes: List[Dict[str, Any]] = []
     for entry in report.objects:
@@ -190,5 +201,4 @@ def format_json(report: DiffReport) -> str:
         {"object": entry.ref, "path": path, "old": old, "new": new}
         for entry in report.objects for path, old, new in entry.scaling
     ]
-    document = {"objects": objects, "changes": changes, "summary": summary}
-    return json.dumps(document, indent=2, ensure_ascii=False, default=str) + "\n"
+    return {"objects": objects, "changes": changes, "summary": summary}

@@ -66,3 +66,12 @@ def test_external_command_drops_unsafe_arguments():
     command, dropped = parse_command("colordiff -u -N --label=x ../etc $(rm)")
     assert command == ["colordiff", "-u", "-N", "--label=x"]
     assert dropped == ["../etc", "$(rm)"]
+
+
+def test_yaml_matches_json():
+    import yaml
+
+    from kubectl_dynamo.output.diff_text import format_yaml
+
+    report = report_for(deployment(2, "runtime:1"), deployment(3, "runtime:2"))
+    assert yaml.safe_load(format_yaml(report)) == json.loads(format_json(report))
