@@ -87,8 +87,9 @@ class Store:
         self.objects: Dict[Key, Object] = {}
         self.rv = 1000
         self.history: Deque[Event] = deque(maxlen=HISTORY)
-        # Watches that start from a resourceVersion below this answer 410 Gone.
-        self.compacted_rv = 0
+        # Watches that start from a resourceVersion below this get 410 Gone. The
+        # history starts here, as if everything older had been compacted.
+        self.compacted_rv = self.rv
         self.logs: Dict[Tuple[str, str, str, bool], List[LogLine]] = {}
         self.terminated: set = set()  # log keys whose container stopped: follow streams end
         self.proxies: Dict[Tuple[str, str, str, str], Tuple[int, str, bytes]] = {}
