@@ -85,8 +85,12 @@ def status(app, name: str, tree: bool, show_events: bool, watch: bool, wait: boo
     if watch:
         graph = None
         first = True
+        # On a terminal each change replaces the screen; in a pipe frames follow each other.
+        redraw = not output and getattr(app.stdout, "isatty", lambda: False)()
         for graph in service.watch_graph(cluster, name):
-            if not first and not output:
+            if redraw:
+                app.stdout.write("\033[H\033[2J")
+            elif not first and not output:
                 app.stdout.write("\n")
             app.stdout.write(render(graph))
             app.stdout.flush()

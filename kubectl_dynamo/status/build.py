@@ -392,7 +392,9 @@ def _judge(result: ServiceStatus, snapshot: GraphSnapshot, mode: str, found: _Fo
         return
     result.verdict = Verdict.PROGRESSING
     reason = mismatch or assessment.reason
-    detail = problem_text or _latest_warning(events)
+    # A Warning event (for example "Readiness probe failed: ...") says more than a
+    # start-up state such as NotReady or ContainerCreating.
+    detail = _latest_warning(events) or problem_text
     result.reason = f"{reason}; {detail}" if detail and reason else (reason or detail)
 
 
@@ -400,7 +402,7 @@ def _latest_warning(events: List[EventInfo]) -> str:
     if not events:
         return ""
     event = events[-1]
-    return f"{event.reason}: {event.message}"
+    return f"{event.reason}: {event.message} ({event.kind.lower()} {event.name})"
 
 
 def _missing_workload(snapshot: GraphSnapshot, mode: str, service: str, found: _Found, dcd: Optional[Object]) -> Tuple[Verdict, str]:

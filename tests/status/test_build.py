@@ -214,3 +214,11 @@ def test_pod_problem_invalid_image_name():
 def test_pod_problem_evicted():
     pod = {"metadata": {"name": "p"}, "status": {"phase": "Failed", "reason": "Evicted", "message": "The node was low on resource: memory."}}
     assert describe_problem(pod) == ("Evicted", "The node was low on resource: memory.")
+
+
+def test_failing_readiness_probe_named_in_reason():
+    graph = build_status(snapshot(load("all-ready", "rollout", "probe-failing"), "llm-agg"))
+    worker = service(graph, "VllmWorker")
+    assert worker.verdict is Verdict.PROGRESSING
+    assert worker.reason == ("3 replicas running, 2 desired; Unhealthy: Readiness probe failed: sh: 1: jq: not found "
+                             "(pod llm-agg-vllmworker-8d9e0-ccccc)")
