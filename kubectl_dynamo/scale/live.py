@@ -102,7 +102,12 @@ def plan_live(state: LiveState, request: ScaleRequest, *, now: Optional[datetime
 
 
 def execute(cluster, request: ScaleRequest, state: LiveState, plan: Plan, events: Events) -> LiveOutcome:
-    """Send the plan's writes; on a lost race, read again, plan the rest again and retry."""
+    """Send the plan's writes; on a lost race or connection, read again, plan the rest again and retry.
+
+    Retrying after a lost connection is safe because every write carries the
+    resourceVersion it was planned from: if the first try was applied, the
+    retry plans nothing for that service instead of writing twice.
+    """
     outcome = LiveOutcome(plan, dry_run=request.dry_run)
     if request.dry_run == "client" or not plan.writes:
         outcome.written = list(plan.writes)
@@ -110,25 +115,42 @@ def execute(cluster, request: ScaleRequest, state: LiveState, plan: Plan, events
 
     namespace, name = plan.namespace, plan.graph
     written: List[Write] = []
+    last_error: Optional[ClusterError] = None
     for attempt in range(1, MAX_ATTEMPTS + 1):
         outcome.attempts = attempt
-        write = plan.writes[0]
+        write, real = plan.writes[0], False
         try:
             if len(plan.writes) > 1 and request.dry_run is None:
                 for write in plan.writes:
                     _send(cluster, write, dry_run=True)
+            real = True
             for write in plan.writes:
                 _send(cluster, write, dry_run=request.dry_run == "server")
                 written.append(write)
             outcome.written = written
             return outcome
         except ClusterError as exc:
-            if not _lost_race(cluster, exc, plan, namespace, name):
+            last_error = exc
+            if exc.status != 0 and not _lost_race(cluster, exc, plan, namespace, name):
                 raise _failure(exc, write, plan, written) from None
             events.debug(f"attempt {attempt}: {exc}; reading {name} again")
-        state = read_state(cluster, namespace, name, events)
+        # A real write whose connection was lost may or may not have been applied.
+        uncertain = write if real and last_error.status == 0 else None
+        try:
+            state = read_state(cluster, namespace, name, events)
+        except ClusterError as exc:
+            if uncertain is None:
+                raise
+            raise _failure(exc, uncertain, plan, written, unknown=True) from None
         done = [change.service for write in written for change in write.changes]
         fresh = plan_live(state, request, done=done)
+        if uncertain is not None:
+            services = {c.service for c in uncertain.changes}
+            if all(c.unchanged for c in fresh.changes if c.service in services):
+                # The lost write was applied: count it as written, and plan only the rest.
+                written.append(uncertain)
+                done += sorted(services)
+                fresh = plan_live(state, request, done=done)
         plan.changes = [c for c in plan.changes if c.service in done] + fresh.changes
         plan.writes, plan.resource_version = fresh.writes, fresh.resource_version
         if not plan.writes:
@@ -136,10 +158,15 @@ def execute(cluster, request: ScaleRequest, state: LiveState, plan: Plan, events
             return outcome
 
     services = ", ".join(c.service for w in plan.writes for c in w.changes)
-    prefix = _written_summary(written)
+    prefix = _written_summary(written) or "nothing was written"
+    if last_error is not None and last_error.status == 0:
+        raise ClusterError(
+            f"gave up scaling {services} after {MAX_ATTEMPTS} attempts: {last_error}; {prefix}",
+            hint=f"Check the connection to the API server, then the counts with: kubectl dynamo status {name} -n {namespace}",
+        )
     raise ConflictError(
         f"gave up scaling {services} after {MAX_ATTEMPTS} attempts: dynamographdeployment {name} changed between "
-        f"every read and write; {prefix or 'nothing was written'}",
+        f"every read and write; {prefix}",
         status=409, reason="Conflict",
         hint="Another writer (the operator, a planner or Flux) is changing the graph; retry in a moment.",
     )
@@ -177,7 +204,7 @@ def _written_summary(written: Sequence[Write]) -> str:
     return "already written: " + ", ".join(parts)
 
 
-def _failure(error: ClusterError, failed: Write, plan: Plan, written: List[Write]) -> ClusterError:
+def _failure(error: ClusterError, failed: Write, plan: Plan, written: List[Write], *, unknown: bool = False) -> ClusterError:
     """Return the error to raise for the failed write ``failed``, naming what was and was not written."""
     resource = failed.kind.resource + (f"/{failed.subresource}" if failed.subresource else "")
     # The cluster layer puts the API server's own message into the hint of a 403.
@@ -199,7 +226,13 @@ def _failure(error: ClusterError, failed: Write, plan: Plan, written: List[Write
     else:
         message = f"failed to scale {failed.resource}: {error}"
     done = _written_summary(written)
-    message += f"; {done}" if done else "; nothing was written"
+    if unknown:
+        message += f"; whether the write of {failed.resource} was applied is unknown"
+        hint = f"Check the counts with: kubectl dynamo status {plan.graph} -n {plan.namespace}"
+    if done:
+        message += f"; {done}"
+    elif not unknown:
+        message += "; nothing was written"
     if written:
         undo = " ".join(f"{c.service}={c.current}" for w in written for c in w.changes)
         hint = (hint + " " if hint else "") + f"To undo what was written: kubectl dynamo scale {plan.graph} {undo} -n {plan.namespace}"

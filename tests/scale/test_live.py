@@ -548,3 +548,34 @@ def test_also_live_flux_hint(api_server, live_cli, tmp_path):
     assert "Flux will set the count back to the Git value" in result.stderr
     assert f"Commit and push {path} before then" in result.stderr
     assert replicas(api_server, "VllmWorker") == 2
+
+
+# --- lost connections --------------------------------------------------------------------
+
+def test_lost_connection_before_write_retried(seeded, live_cli):
+    seeded.drop_connection("PATCH", DGD_PATH)
+    result = live_cli(["scale", "demo", "VllmWorker=2"])
+    assert result.exit_code == 0, result.stderr
+    assert replicas(seeded, "VllmWorker") == 2
+    assert "scaled: service VllmWorker 1 -> 2" in result.stdout
+    assert len(patches(seeded)) == 2
+
+
+def test_lost_response_after_write_not_repeated(seeded, live_cli):
+    # The server applies the patch, then the connection drops in the middle of the answer.
+    seeded.drop_connection("PATCH", DGD_PATH, after_bytes=20)
+    result = live_cli(["scale", "demo", "VllmWorker=2", "-v"])
+    assert result.exit_code == 0, result.stderr
+    assert "attempt 1: the connection to the API server" in result.stderr
+    assert replicas(seeded, "VllmWorker") == 2
+    assert "scaled: service VllmWorker 1 -> 2" in result.stdout
+    assert len(patches(seeded)) == 1
+
+
+def test_connection_keeps_dropping(seeded, live_cli):
+    seeded.drop_connection("PATCH", DGD_PATH, count=20)
+    result = live_cli(["scale", "demo", "VllmWorker=2"])
+    assert result.exit_code == ExitCode.CLUSTER
+    assert "gave up scaling VllmWorker after 5 attempts" in result.stderr
+    assert "connection" in result.stderr
+    assert replicas(seeded, "VllmWorker") == 1
