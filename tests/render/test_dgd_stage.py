@@ -222,3 +222,34 @@ def test_multinode_without_orchestrator_is_rejected():
         render_graph(dgd, RenderOptions())
     assert "spec.services.W.multinode.nodeCount: 2 nodes" in error.value.problems[0]
     assert "--lws" in error.value.problems[0]
+
+
+def _config_spec(value, component_type=None):
+    spec = {"serviceName": "Worker", "envs": [{"name": "DYN_DEPLOYMENT_CONFIG", "value": value}]}
+    if component_type:
+        spec["componentType"] = component_type
+    return spec
+
+
+def test_dyn_deployment_config_wrong_type_in_any_entry_fails():
+    # Go decodes the whole document into typed structs, so another service's entry matters too.
+    spec = _config_spec('{"Worker": {"ServiceArgs": {"workers": 2}}, "Other": {"ServiceArgs": {"workers": "two"}}}')
+    with pytest.raises(graph.GraphError, match=r"Other.ServiceArgs.workers must be a 32-bit integer"):
+        graph.apply_deployment_config(spec, "Worker", "spec.envs[0].value")
+
+
+def test_dyn_deployment_config_float_workers_rejected():
+    with pytest.raises(graph.GraphError, match="must be a 32-bit integer, not 2.0"):
+        graph.apply_deployment_config(_config_spec('{"Worker": {"ServiceArgs": {"workers": 2.0}}}'), "Worker", "p")
+
+
+def test_dyn_deployment_config_last_case_folded_key_wins():
+    spec = _config_spec('{"Worker": {"serviceargs": {"workers": 1}, "ServiceArgs": {"Workers": 4}}}')
+    graph.apply_deployment_config(spec, "Worker", "p")
+    assert spec["replicas"] == 4
+
+
+def test_frontend_config_rewritten_with_go_number_format():
+    spec = _config_spec('{"Worker": {"port": 8080, "ratio": 2.50, "big": 1e21, "note": "<x>"}}', "frontend")
+    graph.apply_deployment_config(spec, "Worker", "p")
+    assert spec["envs"][0]["value"] == '{"Worker":{"big":1e+21,"note":"\\u003cx\\u003e","port":8000,"ratio":2.5}}'

@@ -177,13 +177,64 @@ def _config_env_index(envs: List[Object]) -> Optional[int]:
 
 
 def _go_field(mapping: Dict[str, Any], name: str) -> Any:
-    """Look a JSON key up as Go decoding does: exact match first, else case-insensitive."""
-    if name in mapping:
-        return mapping[name]
+    """Look a JSON key up as Go decoding into a struct does: keys match the field name
+    case-insensitively, and the last matching key wins."""
+    found = None
     for key, value in mapping.items():
         if key.lower() == name.lower():
-            return value
-    return None
+            found = value
+    return found
+
+
+INT32_RANGE = range(-(2**31), 2**31)
+
+
+def parse_deployment_config(raw: str, env_path: str) -> Optional[Dict[str, Any]]:
+    """Decode ``DYN_DEPLOYMENT_CONFIG`` as the operator does (ParseDynDeploymentConfig, graph.go).
+
+    Go decodes the whole document into typed structs, so a wrong type anywhere, in any
+    service's entry, fails every service. Returns service name -> {"workers", "resources"}.
+    """
+    try:
+        config = json.loads(raw)
+    except ValueError as exc:
+        raise GraphError(env_path, f"value is not valid JSON ({exc}); fix the JSON or remove the variable") from exc
+    if config is None:
+        return None
+    if not isinstance(config, dict):
+        raise GraphError(env_path, f"value must be a JSON object keyed by service name, not {type(config).__name__}")
+    parsed: Dict[str, Any] = {}
+    for service, entry in config.items():
+        where = f"{service}.ServiceArgs"
+        if entry is None:
+            parsed[service] = None
+            continue
+        if not isinstance(entry, dict):
+            raise GraphError(env_path, f"entry {service!r} must be a JSON object")
+        args = _go_field(entry, "ServiceArgs")
+        if args is not None and not isinstance(args, dict):
+            raise GraphError(env_path, f"{where} must be a JSON object")
+        args = args or {}
+        workers = _go_field(args, "workers")
+        if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers not in INT32_RANGE):
+            raise GraphError(env_path, f"{where}.workers must be a 32-bit integer, not {workers!r}")
+        resources = _go_field(args, "resources")
+        if resources is not None and not isinstance(resources, dict):
+            raise GraphError(env_path, f"{where}.resources must be a JSON object")
+        values: Optional[Dict[str, Any]] = None
+        if resources is not None:
+            values = {}
+            for key in ("gpu", "cpu", "memory"):
+                value = _go_field(resources, key)
+                if value is not None and not isinstance(value, str):
+                    raise GraphError(env_path, f"{where}.resources.{key} must be a string such as \"2\", not {value!r}")
+                values[key] = value
+            custom = _go_field(resources, "custom")
+            if custom is not None and (not isinstance(custom, dict) or not all(isinstance(v, (str, type(None))) for v in custom.values())):
+                raise GraphError(env_path, f"{where}.resources.custom must map names to strings")
+            values["custom"] = None if custom is None else {k: v or "" for k, v in custom.items()}
+        parsed[service] = {"workers": workers, "resources": values}
+    return parsed
 
 
 def apply_deployment_config(spec: Object, service_name: str, env_path: str) -> None:
@@ -196,40 +247,30 @@ def apply_deployment_config(spec: Object, service_name: str, env_path: str) -> N
         return
     env = spec["envs"][index]
     raw = env.get("value", "")
-    try:
-        config = json.loads(raw)
-    except ValueError as exc:
-        raise GraphError(env_path, f"value is not valid JSON ({exc}); fix the JSON or remove the variable") from exc
-    if config is not None and not isinstance(config, dict):
-        raise GraphError(env_path, f"value must be a JSON object keyed by service name, not {type(config).__name__}")
 
     if spec.get("componentType") == naming.FRONTEND:
         from kubectl_dynamo.render.v0_8.hashing import go_json
 
-        if isinstance(config, dict) and isinstance(config.get(service_name), dict):
-            config[service_name]["port"] = naming.HTTP_PORT
-        env["value"] = go_json(config)
+        try:
+            # Go decodes into generic maps, where every number is a float64.
+            generic = json.loads(raw, parse_int=float)
+        except ValueError as exc:
+            raise GraphError(env_path, f"value is not valid JSON ({exc}); fix the JSON or remove the variable") from exc
+        if generic is not None and not isinstance(generic, dict):
+            raise GraphError(env_path, f"value must be a JSON object keyed by service name, not {type(generic).__name__}")
+        if isinstance(generic, dict) and isinstance(generic.get(service_name), dict):
+            generic[service_name]["port"] = naming.HTTP_PORT
+        env["value"] = go_json(generic)
 
-    service_config = (config or {}).get(service_name)
-    if service_config is None:
+    config = parse_deployment_config(env["value"], env_path) or {}  # after the frontend rewrite, as in Go
+    entry = config.get(service_name)
+    if entry is None:
         return
-    if not isinstance(service_config, dict):
-        raise GraphError(env_path, f"entry {service_name!r} must be a JSON object")
-    service_args = _go_field(service_config, "ServiceArgs")
-    if service_args is None:
+    if entry["workers"] is not None:
+        spec["replicas"] = entry["workers"]
+    values = entry["resources"]
+    if values is None:
         return
-    if not isinstance(service_args, dict):
-        raise GraphError(env_path, f"{service_name}.ServiceArgs must be a JSON object")
-    workers = _go_field(service_args, "workers")
-    if workers is not None:
-        if isinstance(workers, bool) or not isinstance(workers, (int, float)) or workers != int(workers):
-            raise GraphError(env_path, f"{service_name}.ServiceArgs.workers must be an integer, not {workers!r}")
-        spec["replicas"] = int(workers)
-    resources = _go_field(service_args, "resources")
-    if resources is None:
-        return
-    if not isinstance(resources, dict):
-        raise GraphError(env_path, f"{service_name}.ServiceArgs.resources must be a JSON object")
     target = spec.get("resources")
     if target is None:
         target = spec["resources"] = {}
@@ -239,19 +280,12 @@ def apply_deployment_config(spec: Object, service_name: str, env_path: str) -> N
         target["limits"] = {}
     requests, limits = target["requests"], target["limits"]
     for key in ("gpu", "cpu", "memory"):
-        value = _go_field(resources, key)
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            raise GraphError(env_path, f"{service_name}.ServiceArgs.resources.{key} must be a string such as \"2\", not {value!r}")
-        requests[key] = value
-        limits[key] = value
-    custom = _go_field(resources, "custom")
-    if custom is not None:
-        if not isinstance(custom, dict) or not all(isinstance(v, str) for v in custom.values()):
-            raise GraphError(env_path, f"{service_name}.ServiceArgs.resources.custom must map names to strings")
-        requests["custom"] = dict(custom)
-        limits["custom"] = dict(custom)
+        if values[key] is not None:
+            requests[key] = values[key]
+            limits[key] = values[key]
+    if values["custom"] is not None:
+        requests["custom"] = dict(values["custom"])
+        limits["custom"] = dict(values["custom"])
 
 
 def _config_env_path(dgd_spec: Object, service_name: str, service: Object) -> str:
