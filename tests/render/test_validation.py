@@ -183,3 +183,16 @@ def test_service_names_differing_in_case_collide():
     dgd["spec"]["services"]["frontend"] = {"componentType": "frontend", "replicas": 1}
     assert problems_of(dgd) == [
         "spec.services.frontend: services Frontend and frontend both become the objects named g-frontend; rename one of them"]
+
+
+def test_boolean_where_string_expected_explains_quoting():
+    (problem,) = problems_of(with_service("VllmWorker", envs=[{"name": "FLAG", "value": True}]))
+    assert problem == ("spec.services.VllmWorker.envs[0].value: expected string, found boolean; "
+                       "quote the value, because YAML reads true, false, yes and no as booleans")
+
+
+def test_integral_float_accepted_for_integer():
+    dgd = with_service("VllmWorker", replicas=2.0)
+    validate(dgd, OperatorSettings())
+    assert dgd["spec"]["services"]["VllmWorker"]["replicas"] == 2
+    assert isinstance(dgd["spec"]["services"]["VllmWorker"]["replicas"], int)

@@ -128,10 +128,14 @@ class SchemaChecker:
                 self.add(path, f"{value!r} is not a valid quantity; write a number with an optional suffix such as 500m, 8Gi or 2")
             return value
         expected = schema.get("type")
+        if expected == "integer" and isinstance(value, float) and value.is_integer():
+            value = int(value)  # the API server accepts 2.0 for an integer field
         if expected and not self._type_ok(value, expected):
             hint = ""
             if expected == "string" and isinstance(value, (int, float)) and not isinstance(value, bool):
                 hint = f'; quote it: "{value}"'
+            elif expected == "string" and isinstance(value, bool):
+                hint = "; quote the value, because YAML reads true, false, yes and no as booleans"
             self.add(path, f"expected {'a mapping' if expected == 'object' else 'a list' if expected == 'array' else expected}, found {_type_name(value)}{hint}")
             return value
         if "enum" in schema and value not in schema["enum"]:
