@@ -381,8 +381,11 @@ def _judge(result: ServiceStatus, snapshot: GraphSnapshot, mode: str, found: _Fo
 
     mismatch = ""
     if assessment.desired != result.desired:
-        mismatch = (f"{assessment.kind} {assessment.name} has {assessment.desired} replicas, "
-                    f"the graph asks for {result.desired}; the operator has not applied the change yet")
+        mismatch = f"{assessment.kind} {assessment.name} has {assessment.desired} replicas, the graph asks for {result.desired}; "
+        if assessment.edited_outside_operator:
+            mismatch += "it was edited outside the operator, which reverts such edits on its next sync"
+        else:
+            mismatch += "the operator has not applied the change yet"
     if assessment.is_ready and not mismatch:
         result.verdict = Verdict.READY
         return

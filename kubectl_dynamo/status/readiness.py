@@ -117,6 +117,25 @@ class Assessment:
     # Why not ready, in a person's words; "" when ready.
     reason: str = ""
     failed_for_good: bool = False
+    # The spec was changed by someone other than the operator since its last apply.
+    edited_outside_operator: bool = False
+
+
+# Stamped by the operator's sync on every child it creates or updates (resource.go,
+# Dynamo 0.8.0): the child's metadata.generation right after that write.
+LAST_APPLIED_GENERATION = "nvidia.com/last-applied-generation"
+
+
+def edited_outside_operator(obj: Object) -> bool:
+    """Return True when the object's generation passed the one the operator last applied.
+
+    The operator treats that as a manual change and re-applies its own spec on its
+    next sync, so for example a `kubectl scale deployment` is reverted.
+    """
+    meta = obj.get("metadata") or {}
+    stamped = _optional_int((meta.get("annotations") or {}).get(LAST_APPLIED_GENERATION))
+    generation = _optional_int(meta.get("generation"))
+    return stamped is not None and generation is not None and generation > stamped
 
 
 def _generation_problem(obj: Object, *, required: bool) -> str:
@@ -164,6 +183,7 @@ def assess_deployment(deployment: Object) -> Assessment:
         generation=_optional_int(meta.get("generation")),
         observed_generation=_optional_int(status.get("observedGeneration")),
         is_ready=False,
+        edited_outside_operator=edited_outside_operator(deployment),
     )
     stale = _generation_problem(deployment, required=True)
     progressing = condition(deployment, "Progressing")

@@ -222,3 +222,26 @@ def test_failing_readiness_probe_named_in_reason():
     assert worker.verdict is Verdict.PROGRESSING
     assert worker.reason == ("3 replicas running, 2 desired; Unhealthy: Readiness probe failed: sh: 1: jq: not found "
                              "(pod llm-agg-vllmworker-8d9e0-ccccc)")
+
+
+def test_manual_scale_of_deployment_explained():
+    objects = load("all-ready")
+    deployment = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "llm-agg-vllmworker")
+    deployment["metadata"].update(generation=2, annotations={"nvidia.com/last-applied-generation": "1"})
+    deployment["spec"]["replicas"] = 3
+    deployment["status"].update(observedGeneration=2, replicas=3, updatedReplicas=3, readyReplicas=3, availableReplicas=3)
+    worker = service(build_status(snapshot(objects, "llm-agg")), "VllmWorker")
+    assert worker.verdict is Verdict.PROGRESSING
+    assert worker.reason == ("Deployment llm-agg-vllmworker has 3 replicas, the graph asks for 2; "
+                             "it was edited outside the operator, which reverts such edits on its next sync")
+
+
+def test_operator_failed_state_fails_graph():
+    objects = load("all-ready")
+    objects[0]["status"] = {"state": "failed", "conditions": [
+        {"type": "Ready", "status": "False", "reason": "ValidationFailed",
+         "message": "Validation failed: spec.services.VllmWorker.replicas must be non-negative"}]}
+    graph = build_status(snapshot(objects, "llm-agg"))
+    assert graph.verdict is Verdict.FAILED
+    assert graph.reason == "ValidationFailed: Validation failed: spec.services.VllmWorker.replicas must be non-negative"
+    assert graph.failed_for_good

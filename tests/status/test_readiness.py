@@ -147,3 +147,15 @@ def test_podclique_updated_above_desired_is_not_ready():
     result = assess_podclique(clique)
     assert not result.is_ready
     assert result.reason == "scaling down: 2 replicas, 1 desired"
+
+
+def test_manual_replica_edit_detected():
+    # Step 2 of the operator's sync vector: a manual edit bumps generation above the stamp.
+    vector = load("dcd-sync-manual-replica-change.yaml")
+    step = next(s for s in vector["input"]["steps"] if s["step"] == 2)
+    assert "manual edit" in step["action"]
+    live = deployment(generation=2, observed=2, desired=2)
+    live["metadata"]["annotations"] = {"nvidia.com/last-applied-generation": "1"}
+    assert assess_deployment(live).edited_outside_operator
+    live["metadata"]["annotations"]["nvidia.com/last-applied-generation"] = "2"
+    assert not assess_deployment(live).edited_outside_operator
