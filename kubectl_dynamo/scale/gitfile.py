@@ -206,7 +206,10 @@ def _edit_service(text, line_starts, newline, path, service, spec, desired) -> T
         offset = line_starts[line] + column
         match = _NUMBER.match(text, offset)
         if match is None or int(next(g for g in match.groups() if g is not None)) != int(str(value)):
-            raise InputError(f"{path}:{line + 1}: cannot find the replicas value of {service} in the text; edit it by hand")
+            raise InputError(
+                f"{path}: cannot edit the replicas of {service} safely: the value is not written as a plain or quoted "
+                f"number (a YAML anchor or alias?); edit it by hand",
+            )
         group = "plain" if match.group("plain") is not None else "double" if match.group("double") is not None else "single"
         start, end = match.span(group)
         current = int(str(value))

@@ -248,3 +248,29 @@ def test_wait_needs_live_write(cli, graph_file):
     result = cli(["scale", "llm-disagg", "Frontend=3", "--git-file", str(graph_file), "--wait"])
     assert result.exit_code == ExitCode.USAGE
     assert "--wait needs a live write" in result.stderr
+
+
+def test_json_file_edited(cli, tmp_path):
+    path = tmp_path / "graph.json"
+    text = ('{"apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoGraphDeployment",\n'
+            ' "metadata": {"name": "j"},\n'
+            ' "spec": {"services": {"A": {"replicas": 1}, "B": {"componentType": "worker"}}}}\n')
+    path.write_text(text)
+    result = cli(["scale", "j", "A=3", "--git-file", str(path)])
+    assert result.exit_code == 0, result.stderr
+    assert path.read_text() == text.replace('"replicas": 1', '"replicas": 3')
+    result = cli(["scale", "j", "B=3", "--git-file", str(path)])
+    assert result.exit_code == ExitCode.USAGE
+    assert "service B has no replicas and is not a block mapping" in result.stderr
+
+
+def test_alias_value_rejected(cli, tmp_path):
+    path = tmp_path / "g.yaml"
+    text = ("kind: DynamoGraphDeployment\nmetadata: {name: a}\nspec:\n  services:\n"
+            "    A:\n      replicas: &count 2\n    B:\n      replicas: *count\n")
+    path.write_text(text)
+    for service in ("A", "B"):
+        result = cli(["scale", "a", f"{service}=3", "--git-file", str(path)])
+        assert result.exit_code == ExitCode.USAGE
+        assert f"cannot edit the replicas of {service} safely" in result.stderr
+    assert path.read_text() == text
