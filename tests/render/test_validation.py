@@ -196,3 +196,9 @@ def test_integral_float_accepted_for_integer():
     validate(dgd, OperatorSettings())
     assert dgd["spec"]["services"]["VllmWorker"]["replicas"] == 2
     assert isinstance(dgd["spec"]["services"]["VllmWorker"]["replicas"], int)
+
+
+def test_dotted_ingress_host_without_suffix_warns():
+    dgd = with_service("Frontend", ingress={"enabled": True, "host": "llm.example.com", "ingressControllerClassName": "nginx"})
+    (warning,) = validate(dgd, OperatorSettings())
+    assert warning.startswith("spec.services.Frontend.ingress: the operator appends the host suffix, so the Ingress host becomes llm.example.com.local")

@@ -364,6 +364,10 @@ def _check_service(dgd: Object, dgd_name: str, service_name: str, service: Objec
     ingress = service.get("ingress") or {}
     if ingress.get("enabled") is True and not ingress.get("host"):
         problems.append(f"{path}.ingress.host: required when ingress is enabled")
+    elif ingress.get("enabled") is True and "." in str(ingress.get("host")) and ingress.get("hostSuffix") is None:
+        host = f"{ingress.get('hostPrefix') or ''}{ingress['host']}.{naming.DEFAULT_INGRESS_SUFFIX}"
+        warnings.append(f"{path}.ingress: the operator appends the host suffix, so the Ingress host becomes {host}; "
+                        f"set ingress.hostSuffix and put only the first label in ingress.host")
     for index, mount in enumerate(service.get("volumeMounts") or []):
         if isinstance(mount, dict) and not mount.get("useAsCompilationCache") and not mount.get("mountPoint"):
             problems.append(f"{path}.volumeMounts[{index}].mountPoint: required unless useAsCompilationCache is true, e.g. /models")
