@@ -23,6 +23,7 @@ from kubectl_dynamo.diff.compare import IgnoreRule, compare
 from kubectl_dynamo.diff.live import LiveChildren, ResolvedSettings, fetch_children, resolve_settings
 from kubectl_dynamo.diff.model import CHANGED, CHILDREN, CREATED, DELETED, ERROR, UNCHANGED, DiffReport, ObjectDiff, analyse_pods
 from kubectl_dynamo.diff.normalize import live_hash, object_key
+from kubectl_dynamo.diff.ownership import keep_fields_owned_elsewhere
 from kubectl_dynamo.errors import DynamoError, ExitCode, NotFoundError, UsageError
 from kubectl_dynamo.render.profiles import DEFAULT_PROFILE
 
@@ -87,6 +88,13 @@ def diff_files(request: DiffRequest, cluster) -> DiffReport:
             live = None
         except DynamoError as exc:
             _fail(graph_entry, exc, f"cannot read the live graph: {exc}")
+        # Fields another manager owns survive the apply, so the children are rendered with them.
+        desired, kept = keep_fields_owned_elsewhere(live, desired)
+        for field in kept:
+            report.notes.append(
+                f"note: {name}: kept live {field.dotted}={field.value!r}: the file leaves it out and field manager "
+                f"{', '.join(repr(manager) for manager in field.managers)} owns it, so applying the file does not remove it"
+            )
         if graph_entry.action != ERROR:
             _fill(graph_entry, live, desired, old_is_live=True, ignores=request.ignores)
         report.objects.append(graph_entry)
