@@ -33,8 +33,18 @@ COMMANDS = {
 }
 
 
+class _StdoutClosed(Exception):
+    """A BrokenPipeError carried past click, whose ``main`` turns EPIPE into exit code 1."""
+
+
 class LazyGroup(click.Group):
     """A group that imports a command's module only when the command is used."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise _StdoutClosed() from exc
 
     def list_commands(self, ctx: click.Context) -> List[str]:
         return list(COMMANDS)
@@ -119,7 +129,7 @@ def run(argv: Optional[List[str]] = None, *, app: Optional[AppContext] = None) -
         return int(exc.exit_code)
     except KeyboardInterrupt:
         return _interrupted(app)
-    except BrokenPipeError:
+    except (BrokenPipeError, _StdoutClosed):
         _silence_stdout()
         return ExitCode.BROKEN_PIPE
     except Exception as exc:  # a bug: keep the traceback behind --debug
