@@ -1,8 +1,8 @@
 """From raw log lines to output: timestamps, resuming without duplicates, filters, format.
 
-Every request asks the server for timestamps (``timestamps=true``), so each line
-arrives as ``<RFC 3339 time with nanoseconds> <message>``. The time is what lets a
-dropped stream resume where it stopped; it is printed only with ``--timestamps``.
+Every request sets ``timestamps=true``, so each line arrives as
+``<RFC 3339 time with nanoseconds> <message>``. The time lets a dropped stream
+resume where it stopped. It is printed only with ``--timestamps``.
 """
 
 from __future__ import annotations

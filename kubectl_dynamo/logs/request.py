@@ -12,7 +12,7 @@ from kubectl_dynamo.errors import UsageError
 SERVICE_TYPES = ("frontend", "worker", "prefill", "decode", "planner")
 OUTPUT_FORMATS = ("text", "json")
 
-#: The container the Dynamo operator builds for every service (graph.go, Dynamo 0.8.0).
+#: The container the Dynamo operator builds for every service (MainContainerName, consts.go, Dynamo 0.8.0).
 MAIN_CONTAINER = "main"
 #: Lines printed per container when following without --tail, as `kubectl logs -l -f` does.
 FOLLOW_DEFAULT_TAIL = 10

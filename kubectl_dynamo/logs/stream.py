@@ -25,7 +25,7 @@ import datetime
 import queue
 import threading
 from dataclasses import dataclass
-from typing import IO, Callable, Dict, List, Optional, Sequence, Set
+from typing import IO, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from kubectl_dynamo.api.kinds import DGD, POD
 from kubectl_dynamo.cluster.protocol import Cluster, LogOptions
@@ -56,13 +56,15 @@ BUFFER_LINES = 512
 #: Reconnect delays in seconds after a stream ends while its container still runs.
 FIRST_RETRY_DELAY = 0.2
 MAX_RETRY_DELAY = 5.0
+#: Drops in a row, without a new line, after which a stream without --follow fails.
+MAX_DROPS_WITHOUT_PROGRESS = 3
 #: Seconds a pod watch lasts before it is renewed from the last resourceVersion.
 WATCH_SECONDS = 300
 
 
 @dataclass(frozen=True)
 class Message:
-    level: str  # "note", "warn" or "error"
+    level: str  # "debug", "note", "warn" or "error"
     text: str
 
 
@@ -134,6 +136,7 @@ class StreamReader:
         delay = FIRST_RETRY_DELAY
         announced_wait = False
         warned_retry = False
+        drops = 0
         first_connect = ""
         while not self.stopped:
             state = self.state
@@ -159,28 +162,36 @@ class StreamReader:
             connected = (state.restart_count, state.started_at)
             first_connect = first_connect or _utc_now()
             try:
-                new_lines = self._read(options)
+                new_lines, dropped = self._read(options)
             except ClusterError as exc:
                 outcome = self._handle_error(exc, warned_retry)
                 if outcome == "stop":
                     return
+                # "wait" (not started yet) and "retry" both try again after a delay; the
+                # watch cuts the delay short when the pod changes.
                 warned_retry = outcome == "retry-warned" or warned_retry
-                if outcome == "wait":
-                    self._sleep(None if request.follow else 0)
-                else:
-                    self._sleep(delay)
-                    delay = min(delay * 2, MAX_RETRY_DELAY)
+                self._sleep(delay)
+                delay = min(delay * 2, MAX_RETRY_DELAY)
                 continue
             first = False
             warned_retry = False
+            if new_lines:
+                delay = FIRST_RETRY_DELAY
+            if dropped:
+                drops = 0 if new_lines else drops + 1
+                if not request.follow and drops > MAX_DROPS_WITHOUT_PROGRESS:
+                    self.failed = True
+                    self.session.post(Message("error", f"{self.target.label}: the log stream kept dropping; giving up"))
+                    return
+                self._sleep(delay)
+                delay = min(delay * 2, MAX_RETRY_DELAY)
+                continue
             if not request.follow or self.stopped or self.pod_gone:
                 return
 
-            # The stream ended while following: the connection dropped, the server
-            # closed it, or the container stopped.
+            # The stream ended while following: the server closed it (log rotation,
+            # an idle timeout) or the container stopped.
             state = self.state
-            if new_lines:
-                delay = FIRST_RETRY_DELAY
             if not state.running and (state.restart_count, state.started_at) == connected:
                 self._sleep(None)  # stopped: wait for the watch to report a restart
             else:
@@ -207,17 +218,23 @@ class StreamReader:
             return options
         return dataclasses.replace(options, since_time=first_connect)
 
-    def _read(self, options: LogOptions) -> int:
-        """Read one response to its end and return how many new lines it carried."""
+    def _read(self, options: LogOptions) -> Tuple[int, bool]:
+        """Read one response to its end; return how many new lines it carried and whether it dropped.
+
+        An error before the first line is raised (the request failed); an error
+        after it means the connection dropped, and the caller resumes.
+        """
         session = self.session
         keep = session.line_filter.keep if session.line_filter.active else None
         admit = self.resume.admit
         fmt = self.format
         new_lines = 0
+        received = False
         key = self.target.key
         lines = session.cluster.stream_logs(key.pod, options, key.namespace)
         try:
             for line in lines:
+                received = True
                 if self.stopped:
                     break
                 timestamp, message = split_timestamp(line)
@@ -227,11 +244,16 @@ class StreamReader:
                 if keep is not None and not keep(message):
                     continue
                 self._push(fmt(timestamp, message))
+        except ClusterError as exc:
+            if not received:
+                raise
+            session.post(Message("debug", f"{self.target.label}: the log stream dropped ({exc}); resuming"))
+            return new_lines, True
         finally:
             close = getattr(lines, "close", None)
             if close is not None:
                 close()
-        return new_lines
+        return new_lines, False
 
     def _push(self, text: str) -> None:
         with self.condition:
@@ -517,6 +539,8 @@ def _report(reporter: Reporter, message: Message) -> None:
         reporter.error(message.text)
     elif message.level == "warn":
         reporter.warn(message.text)
+    elif message.level == "debug":
+        reporter.debug(message.text)
     else:
         reporter.note(message.text)
 
