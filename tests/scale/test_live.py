@@ -579,3 +579,14 @@ def test_connection_keeps_dropping(seeded, live_cli):
     assert "gave up scaling VllmWorker after 5 attempts" in result.stderr
     assert "connection" in result.stderr
     assert replicas(seeded, "VllmWorker") == 1
+
+
+def test_namespace_flag(api_server, live_cli):
+    api_server.seed(GRAPH.replace("namespace: default", "namespace: ml"), ADAPTER.replace("namespace: default", "namespace: ml"))
+    result = live_cli(["scale", "demo", "VllmWorker=2", "decode=3", "-n", "ml"])
+    assert result.exit_code == 0, result.stderr
+    assert api_server.get_object(DGD_API, "DynamoGraphDeployment", "ml", "demo")["spec"]["services"]["VllmWorker"]["replicas"] == 2
+    assert api_server.get_object(DGD_API, "DynamoGraphDeploymentScalingAdapter", "ml", "demo-decode")["spec"]["replicas"] == 3
+    result = live_cli(["scale", "demo", "VllmWorker=2"])
+    assert result.exit_code == ExitCode.NOT_FOUND
+    assert '"demo" not found in namespace default' in result.stderr
