@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import List, Optional, Sequence
 
-from kubectl_dynamo.output.color import DIM, GREEN, RED, YELLOW, paint
+from kubectl_dynamo.output.color import GREEN, RED, YELLOW, paint
 from kubectl_dynamo.output.printers import as_list, table, to_json, to_yaml
 from kubectl_dynamo.status.model import EventInfo, GraphStatus, ServiceStatus, TreeRow, Verdict
 
@@ -226,7 +226,3 @@ def status_text(graph: GraphStatus, *, now: datetime, tree: bool = False, events
 def status_document(graph: GraphStatus, output: str) -> str:
     document = graph.to_dict()
     return to_json(document) if output == "json" else to_yaml(document)
-
-
-def faint(text: str, color: bool) -> str:
-    return paint(text, DIM, color)

@@ -160,10 +160,6 @@ def _selector_matches(selector: Object, labels: Dict[str, str]) -> bool:
     return True
 
 
-def _owned_by(pod: Object, kind: str, name: str) -> bool:
-    return any(ref.get("kind") == kind and ref.get("name") == name for ref in _meta(pod).get("ownerReferences") or [])
-
-
 def _pods_sorted(pods: Iterable[Object]) -> List[PodInfo]:
     return sorted((pod_info(pod) for pod in pods), key=lambda info: info.name)
 
@@ -395,7 +391,7 @@ def _judge(result: ServiceStatus, snapshot: GraphSnapshot, mode: str, found: _Fo
         return
     result.verdict = Verdict.PROGRESSING
     reason = mismatch or assessment.reason
-    # A Warning event (for example "Readiness probe failed: ...") says more than a
+    # A Warning event (for example "Readiness probe failed: ...") is more telling than a
     # start-up state such as NotReady or ContainerCreating.
     detail = _latest_warning(events) or problem_text
     result.reason = f"{reason}; {detail}" if detail and reason else (reason or detail)
