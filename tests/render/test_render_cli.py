@@ -243,3 +243,30 @@ def test_missing_file_is_usage_error(cli, tmp_path):
     result = cli(["render", "-f", str(tmp_path / "absent.yaml")])
     assert result.exit_code == 2
     assert "not found" in result.stderr
+
+
+def _pod_specs(obj):
+    spec = obj.get("spec") or {}
+    if obj["kind"] == "Deployment":
+        yield spec["template"]["spec"]
+    elif obj["kind"] == "LeaderWorkerSet":
+        template = spec["leaderWorkerTemplate"]
+        yield from (t["spec"] for t in (template.get("leaderTemplate"), template.get("workerTemplate")) if t)
+    elif obj["kind"] == "PodCliqueSet":
+        yield from (clique["spec"]["podSpec"] for clique in spec["template"]["cliques"])
+
+
+@pytest.mark.parametrize("name", VALID)
+def test_rendered_pod_templates_have_unique_names(cli, name):
+    # Kubernetes rejects a pod template with duplicate volume, container or mount names.
+    for flag in (["--lws"] if name in MULTINODE else [], ["--grove"]):
+        result = cli(["render", "-f", str(CORPUS / name), *flag])
+        for obj in documents(result.stdout):
+            for pod in _pod_specs(obj):
+                volumes = [v["name"] for v in pod.get("volumes") or []]
+                assert len(volumes) == len(set(volumes)), (obj["metadata"]["name"], volumes)
+                containers = [c["name"] for c in pod["containers"]]
+                assert len(containers) == len(set(containers)), (obj["metadata"]["name"], containers)
+                for container in pod["containers"]:
+                    paths = [m["mountPath"] for m in container.get("volumeMounts") or []]
+                    assert len(paths) == len(set(paths)), (obj["metadata"]["name"], container["name"], paths)

@@ -202,3 +202,19 @@ def test_dotted_ingress_host_without_suffix_warns():
     dgd = with_service("Frontend", ingress={"enabled": True, "host": "llm.example.com", "ingressControllerClassName": "nginx"})
     (warning,) = validate(dgd, OperatorSettings())
     assert warning.startswith("spec.services.Frontend.ingress: the operator appends the host suffix, so the Ingress host becomes llm.example.com.local")
+
+
+def test_mount_keys_swapped_between_levels():
+    dgd = with_service("VllmWorker", volumeMounts=[{"name": "models", "mountPath": "/models"}])
+    dgd["spec"]["services"]["VllmWorker"]["extraPodSpec"]["mainContainer"]["volumeMounts"] = [{"name": "cfg", "mountPoint": "/cfg"}]
+    problems = problems_of(dgd)
+    assert 'spec.services.VllmWorker.volumeMounts[0]: unknown key "mountPath"; use "mountPoint" (mountPath belongs to extraPodSpec.mainContainer.volumeMounts)' in problems
+    assert ('spec.services.VllmWorker.extraPodSpec.mainContainer.volumeMounts[0]: unknown key "mountPoint"; '
+            'use "mountPath" (mountPoint belongs to the service-level volumeMounts)') in problems
+    assert 'spec.services.VllmWorker.extraPodSpec.mainContainer.volumeMounts[0]: missing required key "mountPath"' in problems
+
+
+def test_same_pvc_mounted_twice_rejected():
+    dgd = with_service("VllmWorker", volumeMounts=[{"name": "models", "mountPoint": "/a"}, {"name": "models", "mountPoint": "/b"}])
+    (problem,) = problems_of(dgd)
+    assert problem.startswith("spec.services.VllmWorker.volumeMounts[1].name: PVC models is already mounted by volumeMounts[0]")

@@ -44,6 +44,7 @@ PVC_CREATE_RULE = "!has(self.create) || self.create == false || (has(self.size) 
 KEY_HINTS = {
     "nvidia.com/gpu": 'use "gpu" (the operator turns it into nvidia.com/gpu, or into gpuType when set)',
     "mountPath": 'use "mountPoint" (mountPath belongs to extraPodSpec.mainContainer.volumeMounts)',
+    "mountPoint": 'use "mountPath" (mountPoint belongs to the service-level volumeMounts)',
     "pvc": 'per-service "pvc" was removed; declare the claim in spec.pvcs and mount it with volumeMounts',
     "env": 'use "envs"',
     "dynamoComponent": "removed from the API; delete it",
@@ -368,7 +369,15 @@ def _check_service(dgd: Object, dgd_name: str, service_name: str, service: Objec
         host = f"{ingress.get('hostPrefix') or ''}{ingress['host']}.{naming.DEFAULT_INGRESS_SUFFIX}"
         warnings.append(f"{path}.ingress: the operator appends the host suffix, so the Ingress host becomes {host}; "
                         f"set ingress.hostSuffix and put only the first label in ingress.host")
+    mounted: Dict[str, int] = {}
     for index, mount in enumerate(service.get("volumeMounts") or []):
+        if isinstance(mount, dict) and mount.get("name") in mounted:
+            problems.append(f"{path}.volumeMounts[{index}].name: PVC {mount['name']} is already mounted by "
+                            f"volumeMounts[{mounted[mount['name']]}]; the 0.8.0 operator would add its volume twice, "
+                            f"which Kubernetes rejects, so mount it once (use extraPodSpec.mainContainer.volumeMounts "
+                            f"with subPath for more paths)")
+        elif isinstance(mount, dict) and mount.get("name"):
+            mounted[mount["name"]] = index
         if isinstance(mount, dict) and not mount.get("useAsCompilationCache") and not mount.get("mountPoint"):
             problems.append(f"{path}.volumeMounts[{index}].mountPoint: required unless useAsCompilationCache is true, e.g. /models")
         if isinstance(mount, dict) and not mount.get("name"):
