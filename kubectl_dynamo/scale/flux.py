@@ -1,4 +1,4 @@
-"""What Flux will do to a live replica change (pure).
+"""The Flux consequences of a live replica change (pure).
 
 kustomize-controller applies Git with server-side apply and force, so at each
 reconcile it sets every field that Git contains back to the Git value, including

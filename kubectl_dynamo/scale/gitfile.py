@@ -192,7 +192,10 @@ def _line_starts(text: str) -> List[int]:
     return starts
 
 
-def _edit_service(text, line_starts, newline, path, service, spec, desired) -> Tuple[FileChange, Optional[Tuple[int, int, str]]]:
+def _edit_service(
+    text: str, line_starts: List[int], newline: str, path: str, service: str, spec: Any, desired: int,
+) -> Tuple[FileChange, Optional[Tuple[int, int, str]]]:
+    """Return the change of one service and the splice (start, end, new text) that makes it, if any."""
     if "replicas" in spec:
         value = spec["replicas"]
         line, column = spec.lc.value("replicas")
@@ -210,7 +213,7 @@ def _edit_service(text, line_starts, newline, path, service, spec, desired) -> T
                 f"{path}: cannot edit the replicas of {service} safely: the value is not written as a plain or quoted "
                 f"number (a YAML anchor or alias?); edit it by hand",
             )
-        group = "plain" if match.group("plain") is not None else "double" if match.group("double") is not None else "single"
+        group = next(name for name in ("plain", "double", "single") if match.group(name) is not None)
         start, end = match.span(group)
         current = int(str(value))
         change = FileChange(service, current, desired, line + 1)

@@ -65,7 +65,7 @@ def adapter_expected(service: Object) -> bool:
     """Return whether the operator gives this service an adapter, for when the adapters cannot be listed.
 
     Dynamo 0.8.0 creates one for every service unless ``scalingAdapter.disable`` is
-    true. Later operators create one only on ``scalingAdapter.enabled: true``; a
+    true. Later operators create one only on ``scalingAdapter.enabled: true``. A
     0.8.0 API server prunes that unknown field, so its presence on a live object
     means the newer opt-in rule applies.
     """
