@@ -532,13 +532,15 @@ def build_tree(snapshot: GraphSnapshot, mode: str, services: List[ServiceStatus]
                 rows.append(_workload_row(2, workload))
                 if workload.kind == "PodCliqueScalingGroup":
                     members = sorted((c for c in snapshot.podcliques if _name(c).startswith(workload.name + "-")), key=_name)
+                    clique_of = {_name(p): _labels(p).get(L.GROVE_PODCLIQUE, "") for p in snapshot.pods}
                     for clique in members:
                         a = assess_podclique(clique)
-                        clique_pods = [p for p in workload.pods if p.name.startswith(_name(clique) + "-")]
+                        clique_pods = [p for p in workload.pods if clique_of.get(p.name) == _name(clique)]
                         restarts = sum(p.restarts for p in clique_pods)
                         rows.append(TreeRow(3, "PodClique", a.name, f"{a.ready}/{a.desired}", restarts, "", _meta(clique).get("creationTimestamp")))
                         rows.extend(_pod_rows(4, clique_pods))
-                    rest = [p for p in workload.pods if not any(p.name.startswith(_name(c) + "-") for c in members)]
+                    member_names = {_name(c) for c in members}
+                    rest = [p for p in workload.pods if clique_of.get(p.name) not in member_names]
                     rows.extend(_pod_rows(3, rest))
                 else:
                     rows.extend(_pod_rows(3, workload.pods))

@@ -1,10 +1,12 @@
 """Label and annotation keys the status code finds children by.
 
 The ``nvidia.com/*`` keys are set by the Dynamo operator 0.8.0 (consts.go): DCDs,
-Deployments, LeaderWorkerSets, Grove PodCliques and every pod carry the graph and
-component labels. Grove labels its PodCliqueScalingGroups only with its own keys,
-so those are found through ``app.kubernetes.io/part-of: <PodCliqueSet name>``,
-which is the graph's name.
+Deployments, LeaderWorkerSets and Grove PodCliques carry the graph and component
+labels, and so do their pods (Grove copies a PodClique's labels onto its pods and
+adds ``grove.io/podclique``). Grove labels its PodCliqueScalingGroups only with
+its own keys, among them ``app.kubernetes.io/part-of: <PodCliqueSet name>``
+(NVIDIA/grove, operator/internal/component), and the PodCliqueSet is named after
+the graph.
 """
 
 GRAPH = "nvidia.com/dynamo-graph-deployment-name"
@@ -12,4 +14,5 @@ COMPONENT = "nvidia.com/dynamo-component"
 COMPONENT_TYPE = "nvidia.com/dynamo-component-type"
 ENABLE_GROVE = "nvidia.com/enable-grove"
 LWS_NAME = "leaderworkerset.sigs.k8s.io/name"
+GROVE_PODCLIQUE = "grove.io/podclique"
 GROVE_PART_OF = "app.kubernetes.io/part-of"

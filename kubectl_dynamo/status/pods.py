@@ -34,7 +34,8 @@ PROBLEM_ORDER = (
 )
 
 # States that are part of normal start-up or shutdown; they explain, but do not degrade.
-BENIGN_ORDER = ("Unhealthy", "NotReady", "ContainerCreating", "PodInitializing", "Pending", "Terminating")
+# SchedulingGated: Grove holds each pod until its whole gang can be scheduled.
+BENIGN_ORDER = ("Unhealthy", "NotReady", "SchedulingGated", "ContainerCreating", "PodInitializing", "Pending", "Terminating")
 
 
 def problem_rank(problem: str) -> int:

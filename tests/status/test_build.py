@@ -245,3 +245,17 @@ def test_operator_failed_state_fails_graph():
     assert graph.verdict is Verdict.FAILED
     assert graph.reason == "ValidationFailed: Validation failed: spec.services.VllmWorker.replicas must be non-negative"
     assert graph.failed_for_good
+
+
+def test_grove_gated_pods_are_progressing():
+    objects = load("grove")
+    pcsg = next(o for o in objects if o["kind"] == "PodCliqueScalingGroup")
+    pcsg["status"]["availableReplicas"] = 0
+    pod = next(o for o in objects if o["metadata"]["name"] == "grove-graph-0-decode-0-decode-wkr-d3e4f")
+    pod["status"] = {"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "False", "reason": "SchedulingGated",
+         "message": "Scheduling is blocked due to non-empty scheduling gates"}]}
+    decode = service(build_status(snapshot(objects, "grove-graph")), "decode")
+    assert decode.verdict is Verdict.PROGRESSING
+    assert decode.reason == ("0/1 available; SchedulingGated: Scheduling is blocked due to non-empty scheduling gates "
+                             "(pod grove-graph-0-decode-0-decode-wkr-d3e4f)")
