@@ -76,7 +76,7 @@ def diff_files(request: DiffRequest, cluster) -> DiffReport:
     context = _Context(request, report)
     documents = _graph_documents(load_documents(request.files), report)
     for document in documents:
-        namespace = _document_namespace(document, request.namespace or cluster.namespace)
+        namespace = _document_namespace(document, request.namespace or cluster.namespace, request.namespace)
         desired = copy.deepcopy(document.body)
         desired.setdefault("metadata", {})["namespace"] = namespace
         name = document.name
@@ -236,8 +236,8 @@ def diff_versions(request: DiffRequest) -> DiffReport:
     namespace = request.namespace or "default"
     old_documents = _graph_documents(load_from(request.from_ref, request.files), report)
     new_documents = _graph_documents(load_documents(request.files), report)
-    old_graphs = _by_identity(old_documents, namespace)
-    new_graphs = _by_identity(new_documents, namespace)
+    old_graphs = _by_identity(old_documents, namespace, request.namespace)
+    new_graphs = _by_identity(new_documents, namespace, request.namespace)
 
     for identity in list(old_graphs) + [key for key in new_graphs if key not in old_graphs]:
         graph_namespace, graph = identity
@@ -269,10 +269,10 @@ def _pair_versions(old_children: List[Object], new_children: List[Object], graph
     return sorted(entries, key=_child_order)
 
 
-def _by_identity(documents: Iterable[Document], namespace: str) -> Dict[Tuple[str, str], Object]:
+def _by_identity(documents: Iterable[Document], namespace: str, requested: Optional[str]) -> Dict[Tuple[str, str], Object]:
     graphs: Dict[Tuple[str, str], Object] = {}
     for document in documents:
-        graph_namespace = _document_namespace(document, namespace)
+        graph_namespace = _document_namespace(document, namespace, requested)
         body = copy.deepcopy(document.body)
         body.setdefault("metadata", {})["namespace"] = graph_namespace
         graphs[(graph_namespace, document.name)] = body
@@ -311,8 +311,15 @@ def _graph_documents(documents: List[Document], report: DiffReport) -> List[Docu
     return graphs
 
 
-def _document_namespace(document: Document, default: str) -> str:
-    return str((document.body.get("metadata") or {}).get("namespace") or default)
+def _document_namespace(document: Document, default: str, requested: Optional[str] = None) -> str:
+    """Return the namespace of a graph document; like kubectl, one that contradicts -n is an error."""
+    own = (document.body.get("metadata") or {}).get("namespace")
+    if own and requested and own != requested:
+        raise UsageError(
+            f"{document.origin}: the namespace of {document.name!r} is {own!r}, but -n is {requested!r}",
+            hint=f"Pass -n {own}, or leave -n out.",
+        )
+    return str(own or default)
 
 
 def _files_label(files: Sequence[str]) -> str:

@@ -164,3 +164,10 @@ def test_renamed_graph_deletes_old_children(cli, repo):
     assert "Removed workloads (their pods stop): Deployment ns1/my-graph-decode (stops 1 pod)" not in text
     assert "- Deployment ns1/my-graph-decode deleted (stops 1 pod)" in text
     assert "New workloads (start pods): Deployment ns1/renamed-decode, Deployment ns1/renamed-frontend" in text
+
+
+def test_namespace_contradicting_flag_is_usage_error(cli, repo):
+    result = cli(["diff", "--from", "HEAD~1", "-f", "deploy/graph.yaml", "-n", "other"])
+    assert result.exit_code == 2
+    assert "the namespace of 'my-graph' is 'ns1', but -n is 'other'" in result.stderr
+    assert "Pass -n ns1, or leave -n out." in result.stderr
