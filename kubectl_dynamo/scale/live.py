@@ -131,7 +131,7 @@ def execute(cluster, request: ScaleRequest, state: LiveState, plan: Plan, events
             return outcome
         except ClusterError as exc:
             last_error = exc
-            if exc.status != 0 and not _lost_race(cluster, exc, plan, namespace, name):
+            if exc.status != 0 and not _lost_race(cluster, exc, write, plan):
                 raise _failure(exc, write, plan, written) from None
             events.debug(f"attempt {attempt}: {exc}; reading {name} again")
         # A real write whose connection was lost may or may not have been applied.
@@ -179,19 +179,19 @@ def _send(cluster, write: Write, *, dry_run: bool) -> dict:
     )
 
 
-def _lost_race(cluster, error: ClusterError, plan: Plan, namespace: str, name: str) -> bool:
-    """Return whether ``error`` means another writer changed the object first.
+def _lost_race(cluster, error: ClusterError, write: Write, plan: Plan) -> bool:
+    """Return whether ``error`` on ``write`` means another writer changed the object first.
 
     A stale resourceVersion in a merge patch gives 409. A failed JSON-patch
-    ``test`` gives 422 on a real API server, so a 422 counts as a lost race only
-    when the graph's resourceVersion has moved since it was read.
+    ``test`` gives 422 on a real API server, so a 422 on the graph's patch counts
+    as a lost race only when the graph's resourceVersion has moved since it was read.
     """
     if isinstance(error, ConflictError) or error.status == 409:
         return True
-    if error.status != 422:
+    if error.status != 422 or write.kind is not DGD:
         return False
     try:
-        live = cluster.get(DGD, name, namespace)
+        live = cluster.get(DGD, plan.graph, plan.namespace)
     except ClusterError:
         return False
     return str((live.get("metadata") or {}).get("resourceVersion", "")) != plan.resource_version

@@ -74,9 +74,9 @@ def scale(request: ScaleRequest, *, connect: Callable[[], Any], events: Events, 
 
     edit = report.file_edit
     if edit is not None and not request.dry_run and not edit.unchanged:
-        gitfile.write_file_edit(edit)
         for warning in edit.warnings:
             events.warn(warning)
+        gitfile.write_file_edit(edit)
         if request.commit:
             report.commit = gitfile.commit_file_edit(edit)
 

@@ -590,3 +590,12 @@ def test_namespace_flag(api_server, live_cli):
     result = live_cli(["scale", "demo", "VllmWorker=2"])
     assert result.exit_code == ExitCode.NOT_FOUND
     assert '"demo" not found in namespace default' in result.stderr
+
+
+def test_invalid_adapter_write_not_retried(seeded, live_cli):
+    seeded.inject("PATCH", ADAPTER_PATH, 422)
+    result = live_cli(["scale", "demo", "decode=3"])
+    assert result.exit_code == ExitCode.CLUSTER
+    assert "failed to scale dynamographdeploymentscalingadapter.nvidia.com/demo-decode" in result.stderr
+    assert "nothing was written" in result.stderr
+    assert len(patches(seeded)) == 1
