@@ -106,6 +106,8 @@ def get_graph(cluster, namespace: str, name: str) -> Object:
     try:
         return cluster.get(kinds.DGD, name, namespace)
     except NotFoundError as exc:
+        if "does not serve" in str(exc):
+            raise  # the DGD CRD is not installed: the cluster layer's message says so
         raise NotFoundError(
             f'dynamographdeployments.nvidia.com "{name}" not found in namespace "{namespace}"',
             status=404, reason="NotFound",
@@ -166,8 +168,11 @@ def _flux_one(cluster, dgd: Object):
 
 def list_graphs(cluster, namespace: Optional[str], *, all_namespaces: bool = False, names: Sequence[str] = (),
                 selector: Optional[str] = None) -> Tuple[List[Object], List[str]]:
-    """List DGDs (one request); return them and the requested names that were not found."""
-    items = list_or_empty(cluster, kinds.DGD, namespace, all_namespaces=all_namespaces, label_selector=selector)
+    """List DGDs (one request); return them and the requested names that were not found.
+
+    Unlike children, a DGD kind the server does not serve is an error (NotFoundError).
+    """
+    items = list(cluster.list(kinds.DGD, namespace, all_namespaces=all_namespaces, label_selector=selector).items)
     if names:
         by_name = {(d.get("metadata") or {}).get("name"): d for d in items}
         found = [by_name[n] for n in dict.fromkeys(names) if n in by_name]

@@ -407,3 +407,12 @@ def test_status_missing_grove_crds_still_works(api_server, run):
     result = run("status", "llm-agg", "-n", "dynamo")
     assert result.exit_code == 0, result.stderr
     assert "orchestrated by Deployment" in result.stdout
+
+
+def test_get_without_dgd_crd_says_so(api_server, run):
+    api_server.inject("GET", r"/apis/nvidia.com/v1alpha1/namespaces/dynamo/dynamographdeployments", 404,
+                      body="404 page not found")
+    result = run("get", "-n", "dynamo")
+    assert result.exit_code == 4
+    assert "does not serve" in result.stderr
+    assert "Is the CRD installed?" in result.stderr
