@@ -416,3 +416,23 @@ def test_get_without_dgd_crd_says_so(api_server, run):
     assert result.exit_code == 4
     assert "does not serve" in result.stderr
     assert "Is the CRD installed?" in result.stderr
+
+
+def test_status_watch_ends_when_graph_deleted(api_server):
+    seed(api_server, "all-ready", "rollout")
+    command = [sys.executable, "-m", "kubectl_dynamo", "status", "llm-agg", "-n", "dynamo", "-w"]
+    proc = subprocess.Popen(command, env=api_server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killer = threading.Timer(30, proc.kill)
+    killer.start()
+    try:
+        line = proc.stdout.readline()
+        while line and not line.startswith("Verdict:"):
+            line = proc.stdout.readline()
+        assert line.startswith("Verdict:")
+        api_server.delete_object("nvidia.com/v1alpha1", "DynamoGraphDeployment", "dynamo", "llm-agg")
+        assert proc.wait(timeout=20) == 4
+        assert 'dynamographdeployments.nvidia.com "llm-agg" was deleted from namespace "dynamo"' in proc.stderr.read()
+    finally:
+        killer.cancel()
+        proc.kill()
+        proc.wait(timeout=10)
