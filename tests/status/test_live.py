@@ -436,3 +436,13 @@ def test_status_watch_ends_when_graph_deleted(api_server):
         killer.cancel()
         proc.kill()
         proc.wait(timeout=10)
+
+
+def test_status_wait_lists_again_after_410_gone(api_server, run):
+    seed(api_server, "all-ready", "rollout")
+    api_server.expire_watch(r"/deployments$", count=1)
+    api_server.after(1.0, _ready_worker, api_server)
+    result = run("status", "llm-agg", "-n", "dynamo", "--wait", "--timeout", "20s")
+    assert result.exit_code == 0, result.stderr
+    lists = [r for r in api_server.requests_for(path_regex=r"/namespaces/dynamo/deployments$") if r.verb == "list"]
+    assert len(lists) >= 2
