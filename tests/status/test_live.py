@@ -446,3 +446,13 @@ def test_status_wait_lists_again_after_410_gone(api_server, run):
     assert result.exit_code == 0, result.stderr
     lists = [r for r in api_server.requests_for(path_regex=r"/namespaces/dynamo/deployments$") if r.verb == "list"]
     assert len(lists) >= 2
+
+
+def test_get_color_always_paints_state(api_server, run):
+    seed(api_server, "all-ready")
+    colored = run("get", "-n", "dynamo", "--color", "always").stdout
+    plain = run("get", "-n", "dynamo", "--color", "never").stdout
+    assert "\x1b[32mReady\x1b[0m" in colored
+    assert "\x1b[" not in plain
+    # Colour codes do not shift the columns.
+    assert [len(line) for line in plain.splitlines()][0] == len(colored.splitlines()[0])
