@@ -253,3 +253,19 @@ def test_frontend_config_rewritten_with_go_number_format():
     spec = _config_spec('{"Worker": {"port": 8080, "ratio": 2.50, "big": 1e21, "note": "<x>"}}', "frontend")
     graph.apply_deployment_config(spec, "Worker", "p")
     assert spec["envs"][0]["value"] == '{"Worker":{"big":1e+21,"note":"\\u003cx\\u003e","port":8000,"ratio":2.5}}'
+
+
+def test_dcd_output_has_stored_defaults_but_hash_of_sent_spec():
+    dgd = {"apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoGraphDeployment", "metadata": {"name": "g", "namespace": "ns"},
+           "spec": {"services": {"W": {"replicas": 1, "scalingAdapter": {"disable": False},
+                                       "volumeMounts": [{"name": "m", "mountPoint": "/m"}]}}}}
+    result = render_graph(dgd, RenderOptions(stage="dcd"))
+    dcd = next(o for o in result.objects if o["kind"] == "DynamoComponentDeployment")
+    assert dcd["spec"]["scalingAdapter"] == {"disable": False}
+    assert dcd["spec"]["volumeMounts"] == [{"name": "m", "mountPoint": "/m", "useAsCompilationCache": False}]
+    sent = copy.deepcopy(dcd)
+    sent["spec"]["scalingAdapter"] = {}  # Go leaves out false, the API server adds it back
+    del sent["spec"]["volumeMounts"][0]["useAsCompilationCache"]
+    from kubectl_dynamo.render.v0_8.hashing import spec_hash
+    assert dcd["metadata"]["annotations"]["nvidia.com/last-applied-hash"] == spec_hash(sent)
+    assert spec_hash(sent) != spec_hash(dcd)

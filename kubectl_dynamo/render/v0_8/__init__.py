@@ -23,7 +23,7 @@ from kubectl_dynamo.errors import ValidationError
 from kubectl_dynamo.render.api import RenderOptions, RenderResult
 from kubectl_dynamo.render.v0_8 import graph, hashing, naming, services
 from kubectl_dynamo.render.v0_8.settings import OperatorSettings
-from kubectl_dynamo.render.v0_8.validation import validate
+from kubectl_dynamo.render.v0_8.validation import apply_dcd_defaults, validate
 
 Object = Dict[str, Any]
 
@@ -64,7 +64,9 @@ def render(dgd: Object, options: RenderOptions) -> RenderResult:
         objects += [hashing.annotate(o) for o in services.render_grove_services(dgd, settings)]
     else:
         _check_multinode_orchestrator(dgd, settings)
-        dcds = [hashing.annotate(dcd) for dcd in graph.render_dcds(dgd, settings)]
+        # The hash covers what the operator sends; the DCD controller then reads the stored
+        # object, which has the CRD defaults filled in.
+        dcds = [apply_dcd_defaults(hashing.annotate(dcd)) for dcd in graph.render_dcds(dgd, settings)]
         objects += dcds
         if options.stage != "dcd":
             objects += render_dcd_children(dcds, settings)

@@ -236,6 +236,21 @@ class SchemaChecker:
         # NOTE: other CEL rules are not evaluated; the 0.8.0 DGD CRD has only the one above.
 
 
+def apply_dcd_defaults(dcd: Object) -> Object:
+    """Fill in the CRD defaults the API server adds when it stores a DCD, in place.
+
+    The operator sends ``scalingAdapter: {}`` or a volume mount without
+    ``useAsCompilationCache`` (Go leaves out false); the stored object, which the DCD
+    controller reads and ``kubectl get`` shows, has them back. The DCD spec schema is
+    the DGD service schema plus ``backendFramework``, which has no default.
+    """
+    service_schema = dgd_schema()["schema"]["properties"]["spec"]["properties"]["services"]["additionalProperties"]
+    spec = dcd.get("spec")
+    if isinstance(spec, dict):
+        dcd["spec"] = SchemaChecker().check(spec, service_schema, "spec")
+    return dcd
+
+
 def detect_backend(service: Object) -> Optional[str]:
     """Detect the backend a worker's command runs (detectBackendFrameworkFromArgs, graph.go).
 
