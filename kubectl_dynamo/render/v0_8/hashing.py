@@ -292,6 +292,8 @@ def typed_spec(obj: Object) -> Any:
         spec.setdefault("rolloutStrategy", {}).setdefault("type", "")
         spec.setdefault("startupPolicy", "")
     elif kind == "PodCliqueSet":
+        # NOTE: only the pod specs are typed here; other Grove fields the Go structs always
+        # write (v0.1.0-alpha.3 of the Grove API) are taken as rendered.
         for clique in (spec.get("template") or {}).get("cliques") or []:
             _typed_pod_spec((clique.get("spec") or {}).get("podSpec"))
     elif kind == naming.DCD_KIND:
