@@ -270,3 +270,19 @@ def test_rendered_pod_templates_have_unique_names(cli, name):
                 for container in pod["containers"]:
                     paths = [m["mountPath"] for m in container.get("volumeMounts") or []]
                     assert len(paths) == len(set(paths)), (obj["metadata"]["name"], container["name"], paths)
+
+
+@pytest.mark.parametrize("output", ["yaml", "json"])
+def test_kubectl_creates_rendered_objects(cli, kubectl, api_server, output):
+    # Real kubectl reads the stream (or the v1 List) and the test API server stores every object.
+    api_server.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dynamo"}})
+    rendered = cli(["render", "-f", str(EXAMPLES / "llm-agg.yaml"), "-n", "dynamo", "-o", output])
+    created = run_process([kubectl, "create", "--validate=false", "-f", "-"], api_server.env, input=rendered.stdout)
+    assert created.exit_code == 0, created.stderr
+    objects = json.loads(rendered.stdout)["items"] if output == "json" else documents(rendered.stdout)
+    assert len(created.stdout.splitlines()) == len(objects)
+    for obj in objects:
+        stored = api_server.get_object(obj["apiVersion"], obj["kind"], "dynamo", obj["metadata"]["name"])
+        assert stored is not None, obj["metadata"]["name"]
+        assert stored.get("spec") == obj.get("spec"), obj["metadata"]["name"]
+        assert stored["metadata"].get("annotations") == obj["metadata"].get("annotations"), obj["metadata"]["name"]
