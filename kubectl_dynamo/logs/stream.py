@@ -39,6 +39,7 @@ from kubectl_dynamo.logs.targets import (
     GraphService,
     StreamKey,
     Target,
+    check_named_container,
     check_types,
     choose_containers,
     container_state,
@@ -578,6 +579,7 @@ def follow_graph_logs(connect: Callable[[], Cluster], request: LogsRequest, out:
     check_types(request.types, services, request.graph)
 
     listing = cluster.list(POD, namespace, label_selector=graph_selector(request.graph))
+    check_named_container([p for p in listing.items if pod_selected(p, request, {s.name: s for s in services}, wanted)], request)
     session = Session(cluster, request, namespace, services, wanted, line_format, line_filter)
     session.add_pods(listing.items, initial=True)
     if not request.follow and not session.readers and not session.failed:

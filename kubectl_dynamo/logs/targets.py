@@ -227,6 +227,20 @@ def pod_targets(pod: Object, choice: ContainerChoice) -> List[Target]:
     ]
 
 
+def check_named_container(pods: Sequence[Object], request: LogsRequest) -> None:
+    """Raise NotFoundError when ``-c NAME`` names a container that none of the pods has."""
+    if not request.container or not pods:
+        return
+    names: List[str] = []
+    for pod in pods:
+        init, regular, ephemeral = pod_containers(pod)
+        names.extend(n for n in init + regular + ephemeral if n not in names)
+    if request.container not in names:
+        raise NotFoundError(
+            f"no pod of graph {request.graph!r} has a container {request.container!r}; their containers are: {', '.join(names)}",
+        )
+
+
 # --- container states ------------------------------------------------------------
 
 #: A container that has run at least once has a log; one that never ran has none yet.
@@ -295,17 +309,13 @@ def plan_streams(pods: Sequence[Object], request: LogsRequest, services: Mapping
     problems: List[str] = []
     selected = [p for p in pods if pod_selected(p, request, services, wanted)]
     selected.sort(key=lambda p: (pod_service(p), (p.get("metadata") or {}).get("name", "")))
-    missing_named: List[str] = []
     for pod in selected:
         choice = choose_containers(pod, request)
         targets.extend(pod_targets(pod, choice))
-        if choice.lacks_named_container:
-            missing_named.append(choice.problem)
-        elif choice.problem:
+        # Pods without the -c container are skipped quietly; check_named_container
+        # reports a name that no pod has.
+        if choice.problem and not choice.lacks_named_container:
             problems.append(choice.problem)
-    # Pods without the -c container are skipped quietly, unless no pod has it at all.
-    if missing_named and not targets:
-        problems.extend(missing_named)
     if limit is None or len(targets) <= limit:
         return StreamPlan(targets, [], problems)
     return StreamPlan(targets[:limit], targets[limit:], problems)

@@ -115,6 +115,8 @@ class LineSource:
         self.open_streams: Dict[Tuple[str, str], List["queue.Queue"]] = {}
         self.events: "queue.Queue" = queue.Queue()
         self.lock = threading.Lock()
+        #: Watches that end at once with 410 Gone, as after the server compacted its history.
+        self.expired_watches = 0
 
     # --- scripting ------------------------------------------------------------------
 
@@ -162,6 +164,9 @@ class LineSource:
         return ObjectList(items, "1")
 
     def watch(self, kind, namespace=None, **_kwargs) -> Iterator[WatchEvent]:
+        if self.expired_watches:
+            self.expired_watches -= 1
+            raise ClusterError("too old resource version", status=410, reason="Expired")
         while True:
             yield self.events.get()
 

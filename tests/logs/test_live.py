@@ -66,6 +66,7 @@ class Follow:
         code = self.process.wait(15)
         for reader in self.readers:
             reader.join(5)
+        assert not any("Traceback" in line for line in self.err), self.err
         return code
 
     def kill(self):
@@ -388,3 +389,67 @@ def test_kubectl_dispatches_plugin(api_server, kubectl, plugin_env):
     result = subprocess.run([kubectl, "dynamo", "logs", "llm"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "Frontend/llm-frontend-1 via kubectl\n"
+
+
+def test_named_container_across_services(api_server, live_cli):
+    seed_graph(api_server, pods=[
+        pod("llm-frontend-1", "Frontend"),
+        pod("llm-vllmdecodeworker-1", "VllmDecodeWorker", containers=("main", "sidecar-frontend")),
+    ])
+    api_server.set_logs("default", "llm-vllmdecodeworker-1", "sidecar-frontend", [f"{ts(1)} kv events on"])
+    result = live_cli(["logs", "llm", "-c", "sidecar-frontend"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "VllmDecodeWorker/llm-vllmdecodeworker-1 kv events on\n"
+    assert result.stderr == ""
+    missing = live_cli(["logs", "llm", "-c", "istio-proxy"])
+    assert missing.exit_code == 4
+    assert "no pod of graph 'llm' has a container 'istio-proxy'; their containers are: main, sidecar-frontend" in missing.stderr
+
+
+def test_since_sends_seconds(api_server, live_cli):
+    seed_graph(api_server, pods=[pod("llm-frontend-1", "Frontend")])
+    api_server.set_logs("default", "llm-frontend-1", "main", [f"{ts(1)} old line"])
+    result = live_cli(["logs", "llm", "--since", "5m"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""  # the scripted line is from 2026-01-01, long before five minutes ago
+    queries = [r.query for r in api_server.requests_for(path_regex=r"/log$")]
+    assert queries[0].get("sinceSeconds") == "300"
+    assert "tailLines" not in queries[0]
+
+
+def test_usage_errors_exit_2(api_server, live_cli):
+    seed_graph(api_server, pods=[pod("llm-frontend-1", "Frontend")])
+    cases = [
+        (["--since", "5m", "--since-time", ts(1)], "--since and --since-time cannot be used together"),
+        (["-c", "main", "--all-containers"], "-c/--container and --all-containers cannot be used together"),
+        (["-p", "-f"], "--previous cannot be combined with --follow"),
+        (["--include", "("], "invalid --include regular expression '('"),
+        (["--since-time", "yesterday"], "invalid --since-time value 'yesterday'"),
+        (["--type", "router"], "Invalid value for '--type'"),
+    ]
+    for args, message in cases:
+        result = live_cli(["logs", "llm", *args])
+        assert result.exit_code == 2, args
+        assert message in result.stderr, (args, result.stderr)
+    assert api_server.requests_for(path_regex=r"/log$") == []
+
+
+def test_help_states_defaults(cli):
+    result = cli(["logs", "--help"])
+    assert result.exit_code == 0
+    assert "Examples:" in result.stdout
+    assert "10 with -f" in result.stdout
+    assert "[default: 50]" in result.stdout
+    assert "--all-containers" in result.stdout
+
+
+def test_follow_survives_expired_watch(api_server, follow):
+    seed_graph(api_server, pods=[pod("llm-frontend-1", "Frontend")])
+    api_server.expire_watch(r"/pods$")  # the first pod watch gets 410 Gone
+    process = follow("llm", "-f")
+    process.wait_for(lambda: len(api_server.requests_for(path_regex=r"/pods$", verb="list")) >= 2)
+    api_server.set_logs("default", "llm-vllmdecodeworker-9", "main", [f"{ts(1)} joined after the expiry"])
+    api_server.seed(pod("llm-vllmdecodeworker-9", "VllmDecodeWorker"))
+    assert process.wait_lines(1) == ["VllmDecodeWorker/llm-vllmdecodeworker-9 joined after the expiry"]
+    assert not any("watching the graph's pods failed" in line for line in process.err)
+    assert process.interrupt() == 130

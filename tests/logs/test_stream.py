@@ -278,3 +278,28 @@ def test_broken_pipe_stops_follow(source):
     follow = Follow(source, LogsRequest("llm", follow=True))
     follow.wait_for(lambda: source.open_streams)
     follow.stop()
+
+
+def test_expired_watch_resyncs_pods(source):
+    gone = pod("llm-worker-1", "VllmWorker")
+    source.add(gone)
+    source.expired_watches = 1
+    # Between the first list and the relist, one pod went away and one appeared.
+    original_list = source.list
+    calls = []
+
+    def list_then_churn(*args, **kwargs):
+        result = original_list(*args, **kwargs)
+        if not calls:
+            source.pods.pop("llm-worker-1")
+            source.add(pod("llm-worker-2", "VllmWorker"))
+            source.set_logs("llm-worker-2", "main", [f"{ts(1)} appeared during the expiry"])
+        calls.append(1)
+        return result
+
+    source.list = list_then_churn
+    follow = Follow(source, LogsRequest("llm", follow=True))
+    assert follow.wait_lines(1) == ["VllmWorker/llm-worker-2 appeared during the expiry"]
+    follow.wait_for(lambda: "- VllmWorker/llm-worker-1/main" in follow.err.getvalue())
+    assert len(calls) == 2
+    follow.stop()

@@ -8,6 +8,7 @@ from kubectl_dynamo.logs.targets import (
     GONE,
     STARTED,
     WAITING,
+    check_named_container,
     check_types,
     choose_containers,
     container_state,
@@ -119,10 +120,12 @@ def test_plan_skips_pods_without_named_container_quietly():
     assert plan.problems == []
 
 
-def test_plan_reports_named_container_absent_everywhere():
-    plan = plan_streams([pod("f-1", "Frontend")], LogsRequest("llm", container="nope"), {}, ())
-    assert plan.start == []
-    assert plan.problems == ["pod f-1 has no container 'nope'; its containers are: main"]
+def test_named_container_absent_everywhere():
+    pods = [pod("f-1", "Frontend"), pod("w-1", "W", containers=("main", "sidecar"))]
+    with pytest.raises(NotFoundError) as caught:
+        check_named_container(pods, LogsRequest("llm", container="nope"))
+    assert str(caught.value) == "no pod of graph 'llm' has a container 'nope'; their containers are: main, sidecar"
+    check_named_container(pods, LogsRequest("llm", container="sidecar"))
 
 
 def test_plan_filters_services_and_types():
