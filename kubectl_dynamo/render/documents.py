@@ -85,4 +85,6 @@ def render_files(paths: Sequence[str], options: RenderOptions, kinds: Iterable[s
         raise ValidationError(problems, hint="Fix the fields named above; nothing was rendered.")
     if not rendered_any:
         result.notes.append(f"no {DGD_KIND} found in {', '.join(paths)}")
+    elif selected_kinds and not result.objects:
+        result.notes.append(f"no objects of kind {', '.join(sorted(selected_kinds))} rendered")
     return result

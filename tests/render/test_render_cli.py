@@ -286,3 +286,10 @@ def test_kubectl_creates_rendered_objects(cli, kubectl, api_server, output):
         assert stored is not None, obj["metadata"]["name"]
         assert stored.get("spec") == obj.get("spec"), obj["metadata"]["name"]
         assert stored["metadata"].get("annotations") == obj["metadata"].get("annotations"), obj["metadata"]["name"]
+
+
+def test_kind_filter_without_matches_notes_it(cli):
+    result = cli(["render", "-f", str(EXAMPLES / "llm-agg.yaml"), "--kind", "lws"])
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert "no objects of kind LeaderWorkerSet rendered" in result.stderr
