@@ -64,15 +64,25 @@ def render(dgd: Object, options: RenderOptions) -> RenderResult:
         objects += [hashing.annotate(o) for o in services.render_grove_services(dgd, settings)]
     else:
         _check_multinode_orchestrator(dgd, settings)
-        # The hash covers what the operator sends; the DCD controller then reads the stored
-        # object, which has the CRD defaults filled in.
-        dcds = [apply_dcd_defaults(hashing.annotate(dcd)) for dcd in graph.render_dcds(dgd, settings)]
+        dcds = [stored_dcd(hashing.annotate(dcd)) for dcd in graph.render_dcds(dgd, settings)]
         objects += dcds
         if options.stage != "dcd":
             objects += render_dcd_children(dcds, settings)
 
     objects.sort(key=sort_key)
     return RenderResult(objects=objects, warnings=warnings)
+
+
+def stored_dcd(dcd: Object) -> Object:
+    """Turn a DCD as the operator builds it into the object the API server stores.
+
+    The operator sends its typed Go object, so a main container carries ``name: ""``
+    and ``resources: {}`` and quantities are canonical; the API server drops nulls and
+    fills in CRD defaults such as ``useAsCompilationCache: false``. The DCD controller
+    reads this stored form, and ``kubectl get`` and ``diff`` see it.
+    """
+    dcd["spec"] = hashing.typed_spec(dcd)
+    return apply_dcd_defaults(dcd)
 
 
 def render_dcd_children(dcds: List[Object], settings: OperatorSettings) -> List[Object]:
