@@ -293,3 +293,25 @@ def test_kind_filter_without_matches_notes_it(cli):
     assert result.exit_code == 0
     assert result.stdout == ""
     assert "no objects of kind LeaderWorkerSet rendered" in result.stderr
+
+
+def test_operator_chart_values_give_binary_style_settings():
+    values = yaml.safe_load((SHARED_VALUES / "operator-values.yaml").read_text())
+    settings = settings_from_helm_values(values, release="dynamo", namespace="ops")
+    assert settings.grove_termination_delay == "15m"
+    assert settings.nats_address == "nats://dynamo-nats.ops.svc.cluster.local:4222"
+    assert settings.etcd_address == "dynamo-etcd.ops.svc.cluster.local:2379"
+    assert settings.mpi_run_ssh_secret_name == "mpi-run-ssh-secret"
+    assert settings.mpi_run_ssh_secret_namespace == "ops"
+    assert settings.planner_cluster_role_name == "dynamo-dynamo-operator-planner"
+    assert settings.ingress_controller_class_name == ""
+
+
+def test_namespace_restricted_operator_renders_no_planner_rbac(cli, tmp_path):
+    config = tmp_path / "values.yaml"
+    config.write_text("dynamo-operator:\n  namespaceRestriction:\n    enabled: true\n")
+    objects = documents(cli(["render", "-f", str(EXAMPLES / "llm-agg.yaml"), "--operator-config", str(config)]).stdout)
+    names = {o["metadata"]["name"] for o in objects}
+    assert "planner-serviceaccount" not in names
+    assert "planner-serviceaccount-binding" not in names
+    assert "llm-agg-k8s-service-discovery" in names
