@@ -93,6 +93,13 @@ class StreamReader:
         self.stopped = False
         self.pod_gone = False
         self.failed = False
+        # Reconnect state, used by the reader thread only.
+        self._first = True
+        self._first_connect = ""
+        self._delay = FIRST_RETRY_DELAY
+        self._drops = 0
+        self._announced_wait = False
+        self._warned_retry = False
         self.thread = threading.Thread(target=self._run, name=f"logs {target.label}", daemon=True)
 
     # --- called by the session --------------------------------------------------------
@@ -133,59 +140,39 @@ class StreamReader:
 
     def _follow_loop(self) -> None:
         request = self.session.request
-        first = True
-        delay = FIRST_RETRY_DELAY
-        announced_wait = False
-        warned_retry = False
-        drops = 0
-        first_connect = ""
         while not self.stopped:
             state = self.state
-            if state.phase == GONE:
+            readiness = self._readiness(state)
+            if readiness == "stop":
                 return
-            if request.previous and not state.has_previous:
-                self.session.post(Message("note", f"{self.target.label}: no previous container to read; skipped"))
-                return
-            if state.phase == WAITING and not request.previous:
-                if not request.follow:
-                    self.session.post(Message("note", f"{self.target.label}: the container has not started ({state.reason}); skipped"))
-                    return
-                if not announced_wait:
-                    self.session.post(Message("note", f"{self.target.label}: waiting for the container to start ({state.reason})"))
-                    announced_wait = True
+            if readiness == "wait":
                 self._sleep(None)
                 continue
-            announced_wait = False
 
-            options = self._options(first, first_connect)
-            if not first:
+            options = self._options(self._first, self._first_connect)
+            if not self._first:
                 self.resume.start_resume()
             connected = (state.restart_count, state.started_at)
-            first_connect = first_connect or _utc_now()
+            self._first_connect = self._first_connect or _utc_now()
             try:
                 new_lines, dropped = self._read(options)
             except ClusterError as exc:
-                outcome = self._handle_error(exc, warned_retry)
+                outcome = self._handle_error(exc, self._warned_retry)
                 if outcome == "stop":
                     return
                 # "wait" (not started yet) and "retry" both try again after a delay; the
                 # watch cuts the delay short when the pod changes.
-                warned_retry = outcome == "retry-warned" or warned_retry
-                self._sleep(delay)
-                delay = min(delay * 2, MAX_RETRY_DELAY)
+                self._warned_retry = self._warned_retry or outcome == "retry-warned"
+                self._back_off()
                 continue
-            first = False
-            warned_retry = False
+            self._first = False
+            self._warned_retry = False
             if new_lines:
-                delay = FIRST_RETRY_DELAY
+                self._delay = FIRST_RETRY_DELAY
             if dropped:
-                drops = 0 if new_lines else drops + 1
-                if not request.follow and drops > MAX_DROPS_WITHOUT_PROGRESS:
-                    self.failed = True
-                    self.session.post(Message("error", f"{self.target.label}: the log stream kept dropping; giving up"))
+                if not self._survive_drop(new_lines):
                     return
-                self._sleep(delay)
-                delay = min(delay * 2, MAX_RETRY_DELAY)
+                self._back_off()
                 continue
             if not request.follow or self.stopped or self.pod_gone:
                 return
@@ -196,8 +183,40 @@ class StreamReader:
             if not state.running and (state.restart_count, state.started_at) == connected:
                 self._sleep(None)  # stopped: wait for the watch to report a restart
             else:
-                self._sleep(delay)
-                delay = min(delay * 2, MAX_RETRY_DELAY)
+                self._back_off()
+
+    def _readiness(self, state: ContainerState) -> str:
+        """Return "read" when the container has a log to read now, "wait" or "stop" otherwise."""
+        request = self.session.request
+        label = self.target.label
+        if state.phase == GONE:
+            return "stop"
+        if request.previous and not state.has_previous:
+            self.session.post(Message("note", f"{label}: no previous container to read; skipped"))
+            return "stop"
+        if state.phase == WAITING and not request.previous:
+            if not request.follow:
+                self.session.post(Message("note", f"{label}: the container has not started ({state.reason}); skipped"))
+                return "stop"
+            if not self._announced_wait:
+                self.session.post(Message("note", f"{label}: waiting for the container to start ({state.reason})"))
+                self._announced_wait = True
+            return "wait"
+        self._announced_wait = False
+        return "read"
+
+    def _survive_drop(self, new_lines: int) -> bool:
+        """Count a dropped connection; return False when a stream without --follow should give up."""
+        self._drops = 0 if new_lines else self._drops + 1
+        if self.session.request.follow or self._drops <= MAX_DROPS_WITHOUT_PROGRESS:
+            return True
+        self.failed = True
+        self.session.post(Message("error", f"{self.target.label}: the log stream kept dropping; giving up"))
+        return False
+
+    def _back_off(self) -> None:
+        self._sleep(self._delay)
+        self._delay = min(self._delay * 2, MAX_RETRY_DELAY)
 
     def _options(self, first: bool, first_connect: str) -> LogOptions:
         request = self.session.request
@@ -586,6 +605,8 @@ def follow_graph_logs(connect: Callable[[], Cluster], request: LogsRequest, out:
         reporter.note(f"No pods of graph {request.graph!r} in namespace {namespace!r} match.")
         return 0
     if request.follow:
+        if not session.readers:
+            reporter.note(f"No pods of graph {request.graph!r} in namespace {namespace!r} match yet; waiting for them.")
         threading.Thread(target=session.watch_pods, args=(listing.resource_version,), name="logs pod watch", daemon=True).start()
     try:
         session.write_until_done(out, reporter)

@@ -2,7 +2,7 @@
 
 ``LineSource`` implements the part of the ``Cluster`` interface that `logs` uses
 (get, list, watch, stream_logs) with Python queues, so a test can decide exactly
-when each line arrives, when a stream ends and which pod events the watch sees.
+when each line arrives, when a stream ends and which pod events the watch receives.
 End-to-end behaviour is tested against the HTTP test API server instead.
 """
 

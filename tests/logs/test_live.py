@@ -1,7 +1,7 @@
 """`kubectl dynamo logs` end to end: the real client against the test API server.
 
-Commands without --follow run in-process (``live_cli``); follows run the installed
-plugin as a real process, stopped with SIGINT or a closed pipe as a user would.
+Commands without --follow run in-process (``live_cli``). Follows run the installed
+plugin as a real process, which the tests stop with SIGINT or a closed pipe.
 """
 
 from __future__ import annotations
