@@ -36,7 +36,7 @@ def sort_key(obj: Object):
 
 
 def prepare(dgd: Object, options: RenderOptions) -> Object:
-    """A copy of the DGD with the namespace filled in, as the API server would store it."""
+    """Return a copy of the DGD with the namespace filled in, as the API server would store it."""
     dgd = copy.deepcopy(dgd)
     metadata = dgd.setdefault("metadata", {})
     if not metadata.get("namespace"):
@@ -77,7 +77,7 @@ def stored_dcd(dcd: Object) -> Object:
     """Turn a DCD as the operator builds it into the object the API server stores.
 
     The operator sends its typed Go object, so a main container carries ``name: ""``
-    and ``resources: {}`` and quantities are canonical; the API server drops nulls and
+    and ``resources: {}``, and quantities are canonical. The API server drops nulls and
     fills in CRD defaults such as ``useAsCompilationCache: false``. The DCD controller
     reads this stored form, and ``kubectl get`` and ``diff`` see it.
     """
@@ -86,7 +86,7 @@ def stored_dcd(dcd: Object) -> Object:
 
 
 def render_dcd_children(dcds: List[Object], settings: OperatorSettings) -> List[Object]:
-    """The second operator stage for each DCD; a model Service shared by several DCDs appears once."""
+    """Render the second operator stage for each DCD; a model Service shared by several DCDs appears once."""
     from kubectl_dynamo.render.v0_8 import workloads
 
     children: List[Object] = []

@@ -1,6 +1,6 @@
 """Kubernetes resource quantities in their canonical text form.
 
-The operator holds quantities as ``resource.Quantity`` values, which serialise in
+The operator stores quantities as ``resource.Quantity`` values, which serialise in
 canonical form ("1000m" becomes "1", "0.5Gi" becomes "512Mi"); objects and hashes
 therefore carry the canonical text, not what the user wrote. This module reproduces
 the rules of k8s.io/apimachinery/pkg/api/resource (parse, round up to nano units,

@@ -68,7 +68,7 @@ DISCOVERY_BACKENDS = ("kubernetes", "etcd")
 
 
 def binary_defaults() -> OperatorSettings:
-    """The settings of the operator binary started without flags (cmd/main.go defaults)."""
+    """Return the settings of the operator binary started without flags (cmd/main.go defaults)."""
     return OperatorSettings(
         nats_address="", etcd_address="", grove_termination_delay="15m", mpi_run_ssh_secret_name="",
         mpi_run_ssh_secret_namespace="", planner_cluster_role_name="",

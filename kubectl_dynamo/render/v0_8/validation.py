@@ -240,8 +240,8 @@ def apply_dcd_defaults(dcd: Object) -> Object:
     """Fill in the CRD defaults the API server adds when it stores a DCD, in place.
 
     The operator sends ``scalingAdapter: {}`` or a volume mount without
-    ``useAsCompilationCache`` (Go leaves out false); the stored object, which the DCD
-    controller reads and ``kubectl get`` shows, has them back. The DCD spec schema is
+    ``useAsCompilationCache``, because Go leaves out false. The stored object, which the
+    DCD controller reads and ``kubectl get`` shows, has them back. The DCD spec schema is
     the DGD service schema plus ``backendFramework``, which has no default.
     """
     service_schema = dgd_schema()["schema"]["properties"]["spec"]["properties"]["services"]["additionalProperties"]
