@@ -218,3 +218,17 @@ def test_same_pvc_mounted_twice_rejected():
     dgd = with_service("VllmWorker", volumeMounts=[{"name": "models", "mountPoint": "/a"}, {"name": "models", "mountPoint": "/b"}])
     (problem,) = problems_of(dgd)
     assert problem.startswith("spec.services.VllmWorker.volumeMounts[1].name: PVC models is already mounted by volumeMounts[0]")
+
+
+def test_graph_name_must_start_with_letter():
+    dgd = copy.deepcopy(BASE)
+    dgd["metadata"]["name"] = "1graph"
+    assert "metadata.name: '1graph' must start with a letter" in problems_of(dgd)[0]
+
+
+def test_dynamo_namespace_label_limit():
+    dgd = copy.deepcopy(BASE)
+    dgd["metadata"]["namespace"] = "n" * 40
+    dgd["metadata"]["name"] = "g" * 23  # 40 + 1 + 23 = 64
+    (problem,) = problems_of(dgd)
+    assert problem.startswith(f"metadata.name: the dynamo namespace {'n' * 40}-{'g' * 23} (64 characters)")

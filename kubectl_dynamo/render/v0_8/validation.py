@@ -290,6 +290,8 @@ def validate(dgd: Object, settings: OperatorSettings, *, grove: bool = False) ->
         problems.append('metadata.name: missing; every DynamoGraphDeployment needs a name')
     elif not re.match(DNS_SUBDOMAIN, name) or len(name) > 253:
         problems.append(f"metadata.name: {name!r} is not a valid name; use lower-case letters, digits and '-'")
+    else:
+        _check_graph_name(dgd, name, problems)
 
     services = spec.get("services")
     if not isinstance(services, dict) or not services:
@@ -316,6 +318,21 @@ def validate(dgd: Object, settings: OperatorSettings, *, grove: bool = False) ->
     if problems:
         raise ValidationError(list(dict.fromkeys(problems)))
     return warnings
+
+
+def _check_graph_name(dgd: Object, name: str, problems: List[str]) -> None:
+    """Check the names and label values the operator derives from the graph name."""
+    if not name[0].isalpha():
+        problems.append(f"metadata.name: {name!r} must start with a letter, because the component Services "
+                        f"are named after it and Service names must start with a letter")
+    namespace = str((dgd.get("metadata") or {}).get("namespace", ""))
+    services = (dgd.get("spec") or {}).get("services") or {}
+    if any(isinstance(s, dict) and not s.get("globalDynamoNamespace") for s in services.values()):
+        dynamo_namespace = f"{namespace}-{name}"
+        if len(dynamo_namespace) > 63:
+            problems.append(f"metadata.name: the dynamo namespace {dynamo_namespace} ({len(dynamo_namespace)} characters) "
+                            f"is the value of the label {naming.LABEL_NAMESPACE}, which allows 63; shorten the graph "
+                            f"or namespace name")
 
 
 def _check_pvcs(spec: Object, problems: List[str]) -> None:
