@@ -232,3 +232,9 @@ def test_dynamo_namespace_label_limit():
     dgd["metadata"]["name"] = "g" * 23  # 40 + 1 + 23 = 64
     (problem,) = problems_of(dgd)
     assert problem.startswith(f"metadata.name: the dynamo namespace {'n' * 40}-{'g' * 23} (64 characters)")
+
+
+def test_annotation_values_must_be_strings():
+    dgd = copy.deepcopy(BASE)
+    dgd["metadata"]["annotations"] = {"nvidia.com/enable-metrics": False}
+    assert problems_of(dgd) == ['metadata.annotations["nvidia.com/enable-metrics"]: expected string, found boolean; quote it: "false"']

@@ -293,6 +293,7 @@ def validate(dgd: Object, settings: OperatorSettings, *, grove: bool = False) ->
     else:
         _check_graph_name(dgd, name, problems)
 
+    _check_metadata_maps(dgd, problems)
     services = spec.get("services")
     if not isinstance(services, dict) or not services:
         problems.append("spec.services: must have at least one service; add a map of service name to service spec")
@@ -318,6 +319,22 @@ def validate(dgd: Object, settings: OperatorSettings, *, grove: bool = False) ->
     if problems:
         raise ValidationError(list(dict.fromkeys(problems)))
     return warnings
+
+
+def _check_metadata_maps(dgd: Object, problems: List[str]) -> None:
+    """Labels and annotations are maps of strings in every Kubernetes object."""
+    metadata = dgd.get("metadata") or {}
+    for field_name in ("labels", "annotations"):
+        values = metadata.get(field_name)
+        if values is None:
+            continue
+        if not isinstance(values, dict):
+            problems.append(f"metadata.{field_name}: expected a mapping, found {_type_name(values)}")
+            continue
+        for key, value in values.items():
+            if not isinstance(value, str):
+                problems.append(f'metadata.{field_name}["{key}"]: expected string, found {_type_name(value)}; '
+                                f'quote it: "{str(value).lower() if isinstance(value, bool) else value}"')
 
 
 def _check_graph_name(dgd: Object, name: str, problems: List[str]) -> None:
