@@ -453,3 +453,14 @@ def test_follow_survives_expired_watch(api_server, follow):
     assert process.wait_lines(1) == ["VllmDecodeWorker/llm-vllmdecodeworker-9 joined after the expiry"]
     assert not any("watching the graph's pods failed" in line for line in process.err)
     assert process.interrupt() == 130
+
+
+def test_namespace_and_kubeconfig_flags(api_server, cli):
+    api_server.seed(graph(namespace="dynamo"), pod("llm-frontend-1", "Frontend", namespace="dynamo"))
+    api_server.set_logs("dynamo", "llm-frontend-1", "main", [f"{ts(1)} in dynamo"])
+    result = cli(["logs", "llm", "-n", "dynamo", "--kubeconfig", api_server.kubeconfig])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "Frontend/llm-frontend-1 in dynamo\n"
+    elsewhere = cli(["logs", "llm", "--kubeconfig", api_server.kubeconfig])
+    assert elsewhere.exit_code == 4
+    assert "graph 'llm' not found in namespace 'default'" in elsewhere.stderr
