@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from decimal import Decimal
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List
 
 from kubectl_dynamo.render.v0_8 import naming
 from kubectl_dynamo.render.v0_8.quantity import QuantityError, canonical
