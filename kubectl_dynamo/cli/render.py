@@ -43,8 +43,8 @@ def _load_settings(profile: str, config_path: Optional[str], grove: Optional[boo
               help="A DGD file, a directory (read recursively) or - for stdin; repeatable.")
 @click.option("-n", "--namespace", default=None,
               help="Namespace of graphs whose file sets none.  [default: default]")
-@click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True,
-              help="yaml prints a multi-document stream; json prints one v1 List.")
+@click.option("-o", "--output", type=click.Choice(["yaml", "json", "name"]), default="yaml", show_default=True,
+              help="yaml prints a multi-document stream, json one v1 List, name one kind.group/name per line.")
 @click.option("--kind", "kinds", multiple=True, metavar="KIND",
               help="Print only objects of this kind (kind, plural or short name; repeatable or comma-separated).")
 @click.option("--stage", type=click.Choice(["all", "dcd"]), default="all", show_default=True,
@@ -86,7 +86,7 @@ def render(app, filenames: Tuple[str, ...], namespace: Optional[str], output: st
     """
     from kubectl_dynamo.output.printers import as_list, to_json, to_yaml_stream
     from kubectl_dynamo.render.api import RenderOptions
-    from kubectl_dynamo.render.documents import render_files
+    from kubectl_dynamo.render.documents import object_name, render_files
 
     settings = _load_settings(profile, operator_config, grove, lws, discovery_backend)
     options = RenderOptions(profile=profile, namespace=namespace or "default", settings=settings, stage=stage)
@@ -98,5 +98,7 @@ def render(app, filenames: Tuple[str, ...], namespace: Optional[str], output: st
         app.reporter.warn(warning)
     if output == "json":
         app.stdout.write(to_json(as_list(result.objects)))
+    elif output == "name":
+        app.stdout.write("".join(object_name(obj) + "\n" for obj in result.objects))
     else:
         app.stdout.write(to_yaml_stream(result.objects))

@@ -44,6 +44,13 @@ class RenderedFiles:
     notes: List[str] = field(default_factory=list)  # documents passed over
 
 
+def object_name(obj: Object) -> str:
+    """Name an object as `kubectl get -o name` does: ``deployment.apps/x``, ``service/y``."""
+    group = str(obj.get("apiVersion", "")).rpartition("/")[0]
+    kind = str(obj.get("kind", "")).lower()
+    return f"{kind}.{group}/{obj['metadata']['name']}" if group else f"{kind}/{obj['metadata']['name']}"
+
+
 def resolve_kinds(names: Iterable[str]) -> Optional[set]:
     """Turn --kind values (kind, plural or short name, any case, comma-separated) into kinds."""
     selected = set()

@@ -315,3 +315,13 @@ def test_namespace_restricted_operator_renders_no_planner_rbac(cli, tmp_path):
     assert "planner-serviceaccount" not in names
     assert "planner-serviceaccount-binding" not in names
     assert "llm-agg-k8s-service-discovery" in names
+
+
+def test_name_output(cli):
+    result = cli(["render", "-f", str(EXAMPLES / "llm-agg.yaml"), "-o", "name", "--kind", "deploy,dcd,sa"])
+    assert result.stdout.splitlines() == [
+        "deployment.apps/llm-agg-frontend", "deployment.apps/llm-agg-processor", "deployment.apps/llm-agg-vllmworker",
+        "dynamocomponentdeployment.nvidia.com/llm-agg-frontend", "dynamocomponentdeployment.nvidia.com/llm-agg-processor",
+        "dynamocomponentdeployment.nvidia.com/llm-agg-vllmworker",
+        "serviceaccount/llm-agg-k8s-service-discovery", "serviceaccount/planner-serviceaccount",
+    ]
