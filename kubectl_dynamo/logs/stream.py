@@ -418,6 +418,9 @@ class Session:
                 if key in self.running:
                     self.post(Message("note", f"- {reader.target.label}"))
                 reader.stop(pod_gone=True)
+                # The slot is free now, even if the reader still waits on a quiet connection.
+                self.running.discard(key)
+            self._promote()
 
     def resync(self, pods: Sequence[dict]) -> None:
         """Bring the readers in line with a fresh list after the watch expired."""
@@ -463,8 +466,12 @@ class Session:
             self.running.discard(reader.target.key)
             if reader.failed:
                 self.failed.append(reader.target.label)
-            while self.over_limit and len(self.running) < self.request.max_log_requests:
-                self._start(self.over_limit.pop(0))
+            self._promote()
+
+    def _promote(self) -> None:
+        """Start the oldest streams waiting for a slot (the caller holds the lock)."""
+        while self.over_limit and len(self.running) < self.request.max_log_requests:
+            self._start(self.over_limit.pop(0))
 
     @property
     def idle(self) -> bool:

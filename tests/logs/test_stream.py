@@ -303,3 +303,16 @@ def test_expired_watch_resyncs_pods(source):
     follow.wait_for(lambda: "- VllmWorker/llm-worker-1/main" in follow.err.getvalue())
     assert len(calls) == 2
     follow.stop()
+
+
+def test_follow_promotes_stream_when_pod_deleted(source):
+    first, second = pod("llm-worker-0", "VllmWorker"), pod("llm-worker-1", "VllmWorker")
+    source.add(first, second)
+    source.set_logs("llm-worker-1", "main", [f"{ts(1)} waited for a slot"])
+    follow = Follow(source, LogsRequest("llm", follow=True, max_log_requests=1))
+    follow.wait_for(lambda: "not following 1: VllmWorker/llm-worker-1/main" in follow.err.getvalue())
+    # The deleted pod's stream stays open in this source; its slot must be freed anyway.
+    source.emit("DELETED", first)
+    assert follow.wait_lines(1) == ["VllmWorker/llm-worker-1 waited for a slot"]
+    assert "+ VllmWorker/llm-worker-1/main" in follow.err.getvalue()
+    follow.stop()
