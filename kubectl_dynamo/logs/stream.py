@@ -297,6 +297,10 @@ class StreamReader:
             else:
                 self.session.post(Message("note", f"{label}: the pod no longer exists; skipped"))
             return "stop"
+        if exc.status == 400 and self.session.request.previous and "previous terminated container" in text:
+            # The pod status shows a restart, but the kubelet kept no log of the previous instance.
+            self.session.post(Message("note", f"{label}: no previous container to read; skipped"))
+            return "stop"
         if exc.status == 400 and _is_waiting_message(text):
             if not self.session.request.follow:
                 self.session.post(Message("note", f"{label}: the container has not started; skipped"))

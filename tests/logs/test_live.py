@@ -464,3 +464,12 @@ def test_namespace_and_kubeconfig_flags(api_server, cli):
     elsewhere = cli(["logs", "llm", "--kubeconfig", api_server.kubeconfig])
     assert elsewhere.exit_code == 4
     assert "graph 'llm' not found in namespace 'default'" in elsewhere.stderr
+
+
+def test_previous_log_missing_on_server_is_skipped(api_server, live_cli):
+    # The status shows a restart, but the server has no log of the previous instance.
+    seed_graph(api_server, pods=[pod("llm-vllmdecodeworker-1", "VllmDecodeWorker", restart_count=1)])
+    result = live_cli(["logs", "llm", "--previous"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert "VllmDecodeWorker/llm-vllmdecodeworker-1/main: no previous container to read; skipped" in result.stderr
