@@ -31,8 +31,14 @@ def cases(golden: Dict[str, Any], group: str):
     return [(name, inputs[name], expected[name]) for name in inputs]
 
 
+# The vectors name Grove's startup order by the Go field and short constant names; the
+# API's JSON form uses the json tag and the constants' string values.
+GROVE_STARTUP_VALUES = {"AnyOrder": "CliqueStartupTypeAnyOrder", "Explicit": "CliqueStartupTypeExplicit", "InOrder": "CliqueStartupTypeInOrder"}
+
+
 def api_form(value: Any) -> Any:
-    """Return ``value`` as the API server would show it: no empty env values or empty structs."""
+    """Return ``value`` as the API server would show it: no empty env values or empty structs,
+    and Grove's startup order under its JSON name."""
     value = copy.deepcopy(value)
     _strip(value)
     return value
@@ -42,6 +48,8 @@ def _strip(value: Any) -> None:
     if isinstance(value, dict):
         if "name" in value and value.get("value") == "" and set(value) <= {"name", "value"}:
             del value["value"]
+        if "startupType" in value and "cliques" in value:
+            value["cliqueStartupType"] = GROVE_STARTUP_VALUES[value.pop("startupType")]
         for key in list(value):
             _strip(value[key])
             if key == "resources" and value[key] == {}:

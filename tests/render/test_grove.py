@@ -8,7 +8,7 @@ import pytest
 
 from kubectl_dynamo.errors import InputError
 from kubectl_dynamo.render.v0_8 import backends, grove
-from tests.render.golden_loader import api_form, cases, load_golden, operator_settings
+from tests.render.golden_loader import GROVE_STARTUP_VALUES, api_form, cases, load_golden, operator_settings
 
 ROLES = load_golden("dgd-08-grove-roles-and-startup-deps.yaml")
 SINGLE_NODE = load_golden("dgd-09-grove-single-node-frontend-planner.yaml")
@@ -95,7 +95,7 @@ def test_apply_startup_dependencies(name, given, expected):
     pod_clique_set = {"spec": {"template": {"cliques": [{"name": role["name"], "spec": {}} for role in given["roles"]]}}}
     grove.apply_startup_dependencies(pod_clique_set, given["roles"], given["backendFramework"], given["numberOfNodes"])
     template = pod_clique_set["spec"]["template"]
-    assert (template.get("startupType") == "Explicit") == expected["startupTypeExplicit"]
+    assert (template.get("cliqueStartupType") == "CliqueStartupTypeExplicit") == expected["startupTypeExplicit"]
     assert {clique["name"]: clique["spec"].get("startsAfter") for clique in template["cliques"]} == expected["startsAfter"]
 
 
@@ -127,7 +127,7 @@ def test_pod_clique_set_startup_order(name, given, expected):
     settings = operator_settings({"etcdAddress": "etcd-av1alpha1", "natsAddress": "nats-address"}, grove_enabled=True)
     rendered = grove.render_pod_clique_set(dgd, settings)
     template = rendered["spec"]["template"]
-    assert template["startupType"] == expected["startupType"]
+    assert template["cliqueStartupType"] == GROVE_STARTUP_VALUES[expected["startupType"]]
     assert {clique["name"]: clique["spec"].get("startsAfter") for clique in template["cliques"]} == expected["startsAfter"]
     assert template["podCliqueScalingGroupConfigs"] == [
         {"name": "main", "cliqueNames": ["main-ldr", "main-wkr"], "replicas": 1, "minAvailable": 1}
@@ -198,7 +198,7 @@ def test_multinode_vllm_ray_uses_grove_host_names():
     assert rendered["spec"]["template"]["podCliqueScalingGroupConfigs"] == [
         {"name": "vllmworker", "cliqueNames": ["vllmworker-ldr", "vllmworker-wkr"], "replicas": 2, "minAvailable": 1}
     ]
-    assert rendered["spec"]["template"]["startupType"] == "AnyOrder"
+    assert rendered["spec"]["template"]["cliqueStartupType"] == "CliqueStartupTypeAnyOrder"
 
 
 def test_multinode_trtllm_leader_waits_for_workers():
@@ -206,7 +206,7 @@ def test_multinode_trtllm_leader_waits_for_workers():
     rendered = grove.render_pod_clique_set(dgd, operator_settings(grove_enabled=True, mpi_run_ssh_secret_name="ssh-key"))
     cliques = cliques_by_name(rendered)
     assert cliques["trt-ldr"]["spec"]["startsAfter"] == ["trt-wkr"]
-    assert rendered["spec"]["template"]["startupType"] == "Explicit"
+    assert rendered["spec"]["template"]["cliqueStartupType"] == "CliqueStartupTypeExplicit"
     leader = cliques["trt-ldr"]["spec"]["podSpec"]
     assert "mpirun --allow-run-as-root --oversubscribe -n 12 -H" in leader["containers"][0]["args"][0]
     assert leader["volumes"][-1] == {"name": "ssh-key", "secret": {"secretName": "ssh-key", "defaultMode": 420}}

@@ -51,6 +51,13 @@ _DURATION_UNITS = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 
 
+# Grove's API (github.com/NVIDIA/grove/operator/api, v0.1.0-alpha.3 in Dynamo 0.8.0's
+# go.mod) stores the Go field StartupType as "cliqueStartupType", and its values are
+# the constant names themselves, e.g. "CliqueStartupTypeAnyOrder".
+STARTUP_TYPE_FIELD = "cliqueStartupType"
+STARTUP_ANY_ORDER = "CliqueStartupTypeAnyOrder"
+STARTUP_EXPLICIT = "CliqueStartupTypeExplicit"
+
 def parse_go_duration(text: str) -> int:
     """Parse a Go duration such as ``15m`` or ``1h30m`` into nanoseconds; raise InputError if invalid."""
     value = (text or "").strip()
@@ -167,7 +174,7 @@ def apply_startup_dependencies(pod_clique_set: Object, roles: List[Dict[str, Any
             clique["spec"]["startsAfter"] = starts_after
             has_dependencies = True
     if has_dependencies:
-        template["startupType"] = "Explicit"
+        template[STARTUP_TYPE_FIELD] = STARTUP_EXPLICIT
 
 
 def clique_labels(component: Object, dgd: Object, service_name: str) -> Dict[str, str]:
@@ -212,7 +219,7 @@ def render_pod_clique_set(dgd: Object, settings) -> Object:
     namespace = metadata.get("namespace", "")
 
     template: Object = {
-        "startupType": "AnyOrder",
+        STARTUP_TYPE_FIELD: STARTUP_ANY_ORDER,
         "headlessServiceConfig": {"publishNotReadyAddresses": True},
     }
     delay = parse_go_duration(settings.grove_termination_delay)
