@@ -75,3 +75,46 @@ def test_yaml_matches_json():
 
     report = report_for(deployment(2, "runtime:1"), deployment(3, "runtime:2"))
     assert yaml.safe_load(format_yaml(report)) == json.loads(format_json(report))
+
+
+def analysed(kind: str, old: dict, new: dict) -> ObjectDiff:
+    entry = ObjectDiff(old["apiVersion"], kind, "team", "g", CHANGED, "g")
+    entry.comparison = compare(old, new, old_is_live=False)
+    analyse_pods(entry)
+    return entry
+
+
+def leader_worker_set(size: int, replicas: int, image: str) -> dict:
+    template = {"metadata": {"labels": {"app": "g"}}, "spec": {"containers": [{"name": "main", "image": image}]}}
+    return {"apiVersion": "leaderworkerset.x-k8s.io/v1", "kind": "LeaderWorkerSet",
+            "metadata": {"name": "g", "namespace": "team"},
+            "spec": {"replicas": replicas, "leaderWorkerTemplate": {
+                "size": size, "leaderTemplate": template, "workerTemplate": template}}}
+
+
+def test_leader_worker_set_restart_and_pods():
+    entry = analysed("LeaderWorkerSet", leader_worker_set(2, 3, "rt:1"), leader_worker_set(2, 3, "rt:2"))
+    assert entry.pods == 6
+    assert entry.restart_paths == [
+        "spec.leaderWorkerTemplate.leaderTemplate.spec.containers[main].image",
+        "spec.leaderWorkerTemplate.workerTemplate.spec.containers[main].image",
+    ]
+    scaled = analysed("LeaderWorkerSet", leader_worker_set(2, 3, "rt:1"), leader_worker_set(2, 4, "rt:1"))
+    assert scaled.restart_paths == []
+    assert scaled.scaling == [("spec.replicas", 3, 4)]
+    resized = analysed("LeaderWorkerSet", leader_worker_set(2, 3, "rt:1"), leader_worker_set(4, 3, "rt:1"))
+    assert resized.restart_paths == ["spec.leaderWorkerTemplate.size"]
+
+
+def pod_clique_set(replicas: int, image: str) -> dict:
+    clique = {"name": "decode", "spec": {"replicas": replicas, "podSpec": {"containers": [{"name": "main", "image": image}]}}}
+    return {"apiVersion": "grove.io/v1alpha1", "kind": "PodCliqueSet", "metadata": {"name": "g", "namespace": "team"},
+            "spec": {"replicas": 1, "template": {"cliques": [clique]}}}
+
+
+def test_pod_clique_set_restart_and_scaling():
+    restart = analysed("PodCliqueSet", pod_clique_set(1, "rt:1"), pod_clique_set(1, "rt:2"))
+    assert restart.restart_paths == ["spec.template.cliques[decode].spec.podSpec.containers[main].image"]
+    scaled = analysed("PodCliqueSet", pod_clique_set(1, "rt:1"), pod_clique_set(2, "rt:1"))
+    assert scaled.restart_paths == []
+    assert scaled.scaling == [("spec.template.cliques[decode].spec.replicas", 1, 2)]
