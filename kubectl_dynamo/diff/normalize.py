@@ -254,6 +254,17 @@ def _default_volume(volume: Object) -> None:
             for item in source.get("items") or []:
                 if isinstance(item, dict):
                     _default_field_refs(item)
+    projected = volume.get("projected")
+    for source in (projected.get("sources") or []) if isinstance(projected, dict) else []:
+        if not isinstance(source, dict):
+            continue
+        token = source.get("serviceAccountToken")
+        if isinstance(token, dict):
+            token.setdefault("expirationSeconds", 3600)
+        downward = source.get("downwardAPI")
+        for item in (downward.get("items") or []) if isinstance(downward, dict) else []:
+            if isinstance(item, dict):
+                _default_field_refs(item)
     host_path = volume.get("hostPath")
     if isinstance(host_path, dict):
         host_path.setdefault("type", "")
@@ -354,6 +365,12 @@ _DEFAULTERS: Dict[str, Callable[[Object], None]] = {
 def _drop_allocated(old: Object, new: Object) -> None:
     """Drop from ``old`` the fields a server allocates that ``new`` leaves for it to choose."""
     kind = new.get("kind")
+    if kind == "ServiceAccount":
+        # Token controllers (before Kubernetes 1.24) and OpenShift add these to every account.
+        for key in ("secrets", "imagePullSecrets"):
+            if key not in new:
+                old.pop(key, None)
+        return
     old_spec, new_spec = old.get("spec"), new.get("spec")
     if not isinstance(old_spec, dict) or not isinstance(new_spec, dict):
         return

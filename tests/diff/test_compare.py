@@ -307,3 +307,25 @@ def test_crd_schema_defaults_of_graph():
     assert [item.pointer for item in compare(live, desired, old_is_live=True).items] == [
         "/spec/services/worker/multinode/nodeCount",
     ]
+
+
+def test_service_account_token_secrets_are_no_change():
+    desired = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "g-discovery", "namespace": "default"}}
+    live = copy.deepcopy(desired)
+    live["secrets"] = [{"name": "g-discovery-token-x2x7k"}]
+    live["imagePullSecrets"] = [{"name": "g-discovery-dockercfg-9z8b2"}]
+    assert compare(live, desired, old_is_live=True).items == []
+
+
+def test_projected_token_expiry_default():
+    volume = {"name": "token", "projected": {"sources": [
+        {"serviceAccountToken": {"path": "token"}},
+        {"downwardAPI": {"items": [{"path": "ns", "fieldRef": {"fieldPath": "metadata.namespace"}}]}},
+    ]}}
+    desired = deployment({"containers": [{"name": "main", "image": "x:1"}], "volumes": [volume]})
+    live = copy.deepcopy(desired)
+    sources = live["spec"]["template"]["spec"]["volumes"][0]["projected"]["sources"]
+    sources[0]["serviceAccountToken"]["expirationSeconds"] = 3600
+    sources[1]["downwardAPI"]["items"][0]["fieldRef"]["apiVersion"] = "v1"
+    live["spec"]["template"]["spec"]["volumes"][0]["projected"]["defaultMode"] = 420
+    assert compare(live, desired, old_is_live=True).items == []
