@@ -328,7 +328,14 @@ def _default_container_ports(value: Any) -> None:
 
 
 def _default_dynamo_service(service: Object) -> None:
-    """Fill the defaults of the DGD and DCD CRD schemas (Dynamo 0.8.0) in one service spec."""
+    """Fill the defaults of the DGD and DCD CRD schemas (Dynamo 0.8.0) in one service spec.
+
+    The operator's Go types write an empty ``mainContainer.name`` into every DCD, and
+    it always names the container ``main`` itself, so an empty name counts as absent.
+    """
+    main_container = (service.get("extraPodSpec") or {}).get("mainContainer")
+    if isinstance(main_container, dict) and main_container.get("name") == "":
+        del main_container["name"]
     multinode = service.get("multinode")
     if isinstance(multinode, dict):
         multinode.setdefault("nodeCount", 2)

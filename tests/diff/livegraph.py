@@ -94,7 +94,8 @@ def live_dcds() -> List[Object]:
         "spec": {
             "serviceName": "Frontend", "componentType": "frontend", "dynamoNamespace": DYNAMO_NAMESPACE,
             "labels": stage_labels("Frontend"), "replicas": 2, "ingress": {"host": GRAPH},
-            "extraPodSpec": {"mainContainer": {"image": IMAGE}},
+            # The operator's Go client sends the empty container name; omitempty does not apply to it.
+            "extraPodSpec": {"mainContainer": {"name": "", "image": IMAGE}},
         },
         "status": {"conditions": [{"type": "Available", "status": "True"}]},
     }
@@ -105,7 +106,7 @@ def live_dcds() -> List[Object]:
             "serviceName": "decode", "componentType": "worker", "dynamoNamespace": DYNAMO_NAMESPACE,
             "labels": stage_labels("decode"), "replicas": 1,
             "extraPodSpec": {"mainContainer": {
-                "image": IMAGE, "command": ["python3"], "args": ["-m", "dynamo.vllm", "--model", "Qwen/Qwen3-0.6B"],
+                "name": "", "image": IMAGE, "command": ["python3"], "args": ["-m", "dynamo.vllm", "--model", "Qwen/Qwen3-0.6B"],
             }},
         },
     }
