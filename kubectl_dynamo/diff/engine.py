@@ -24,7 +24,7 @@ from kubectl_dynamo.diff.live import LiveChildren, ResolvedSettings, fetch_child
 from kubectl_dynamo.diff.model import CHANGED, CHILDREN, CREATED, DELETED, ERROR, UNCHANGED, DiffReport, ObjectDiff, analyse_pods
 from kubectl_dynamo.diff.normalize import live_hash, object_key
 from kubectl_dynamo.diff.ownership import keep_fields_owned_elsewhere
-from kubectl_dynamo.errors import DynamoError, ExitCode, NotFoundError, UsageError
+from kubectl_dynamo.errors import ClusterError, DynamoError, ExitCode, NotFoundError, UsageError
 from kubectl_dynamo.render.profiles import DEFAULT_PROFILE
 
 Object = Dict[str, Any]
@@ -86,7 +86,9 @@ def diff_files(request: DiffRequest, cluster) -> DiffReport:
             live = cluster.get(kinds.DGD, name, namespace)
         except NotFoundError:
             live = None
-        except DynamoError as exc:
+        except ClusterError as exc:
+            if exc.status == 0:  # no answer at all: every other request would fail the same way
+                raise
             _fail(graph_entry, exc, f"cannot read the live graph: {exc}")
         # Fields another manager owns survive the apply, so the children are rendered with them.
         desired, kept = keep_fields_owned_elsewhere(live, desired)

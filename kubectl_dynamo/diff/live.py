@@ -85,6 +85,8 @@ def _list(cluster, kind: ResourceKind, selector: Optional[str], required: bool, 
         # A kind the cluster does not serve has no live objects; that only matters when it was rendered.
         if exc.status == 404 and not required:
             return [], None
+        if exc.status == 0:  # no answer at all, so nothing else can be compared either
+            raise
         return [], exc
 
 
@@ -136,6 +138,8 @@ def resolve_settings(cluster, namespace: str, profile: str) -> ResolvedSettings:
     try:
         groups = set(cluster.api_groups())
     except ClusterError as exc:
+        if exc.status == 0:
+            raise
         notes.append(f"note: API discovery failed ({exc}); assuming Grove, LeaderWorkerSet and Kai scheduler are absent")
         groups = set()
     settings = dataclasses.replace(
@@ -160,6 +164,8 @@ def _operator_args(cluster, namespace: str) -> Tuple[Optional[List[str]], str, s
     try:
         deployments = cluster.list(kinds.DEPLOYMENT, all_namespaces=True, label_selector=OPERATOR_SELECTOR).items
     except ClusterError as exc:
+        if exc.status == 0:
+            raise
         return None, "", f"cannot list operator Deployments ({exc})"
     if not deployments:
         return None, "", f"no operator Deployment found (labels {OPERATOR_SELECTOR})"

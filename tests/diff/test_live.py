@@ -327,3 +327,18 @@ def test_invalid_graph_fails_alone(cluster, dynamo_cli, tmp_path):
     assert "replicas" in failed[0]["error"]
     good = [o for o in objects if o["graph"] == "my-graph"]
     assert len(good) == 18 and {o["action"] for o in good} == {"unchanged"}
+
+
+def test_unreachable_server_fails_once(dynamo_cli, tmp_path):
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "gone",
+        "clusters": [{"name": "gone", "cluster": {"server": "http://127.0.0.1:9"}}],
+        "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "gone", "namespace": "ns1"}}],
+        "users": [{"name": "gone", "user": {"token": "x"}}],
+    }))
+    result = dynamo_cli(["diff", "-f", write_graph(tmp_path)], env={"KUBECONFIG": str(kubeconfig)})
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert result.stderr.count("error:") == 1
+    assert "127.0.0.1:9" in result.stderr
