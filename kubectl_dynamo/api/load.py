@@ -31,7 +31,7 @@ class Document:
 
     @property
     def origin(self) -> str:
-        return f"{self.path} (document {self.index})"
+        return f"{display_path(self.path)} (document {self.index})"
 
     @property
     def kind(self) -> str:
@@ -44,6 +44,11 @@ class Document:
     @property
     def name(self) -> str:
         return str((self.body.get("metadata") or {}).get("name", ""))
+
+
+def display_path(path: str) -> str:
+    """Return the name messages use for a path: ``<stdin>`` for ``-``."""
+    return "<stdin>" if path == STDIN else path
 
 
 def expand_paths(paths: Iterable[str]) -> List[str]:
@@ -84,13 +89,13 @@ def parse_documents(text: str, path: str) -> Iterator[Document]:
     try:
         raw_documents = list(yaml.load_all(text, Loader=_Loader))
     except yaml.YAMLError as exc:
-        raise InputError(f"{path}: invalid YAML: {_describe_yaml_error(exc)}", hint="Fix the YAML syntax and try again.") from exc
+        raise InputError(f"{display_path(path)}: invalid YAML: {_describe_yaml_error(exc)}", hint="Fix the YAML syntax and try again.") from exc
 
     for index, body in enumerate(raw_documents, start=1):
         if body is None:
             continue
         if not isinstance(body, dict):
-            raise InputError(f"{path} (document {index}): expected a mapping with apiVersion and kind, found {type(body).__name__}")
+            raise InputError(f"{display_path(path)} (document {index}): expected a mapping with apiVersion and kind, found {type(body).__name__}")
         if body.get("kind") == "List" or (body.get("kind", "").endswith("List") and isinstance(body.get("items"), list)):
             for item in body.get("items") or []:
                 if isinstance(item, dict):

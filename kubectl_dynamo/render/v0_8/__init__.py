@@ -69,6 +69,13 @@ def render(dgd: Object, options: RenderOptions) -> RenderResult:
         if options.stage != "dcd":
             objects += render_dcd_children(dcds, settings)
 
+    from kubectl_dynamo.render.v0_8.backends import graph_launch_warnings
+    from kubectl_dynamo.render.v0_8.podspec import rendered_pod_warnings
+
+    # Pods that the operator renders but the API server or the engine would reject.
+    warnings += graph_launch_warnings(dgd)
+    warnings += rendered_pod_warnings(objects)
+
     objects.sort(key=sort_key)
     return RenderResult(objects=objects, warnings=warnings)
 

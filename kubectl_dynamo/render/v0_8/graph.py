@@ -91,13 +91,22 @@ def _is_zero(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0
 
 
+# Map-typed fields of the core types a DGD embeds. Go's omitempty drops them when
+# empty; every other object-valued field there is a pointer to a struct (emptyDir,
+# securityContext, affinity), which Go writes as {} when it is set but empty.
+CORE_MAP_FIELDS = frozenset({
+    "annotations", "labels", "nodeSelector", "matchLabels", "limits", "requests", "overhead",
+    "volumeAttributes", "data", "binaryData", "stringData",
+})
+
+
 def _drop_empty_collections(value: Any) -> Any:
     """Core types (PodSpec, Container, Probe): empty lists and maps are omitted."""
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
             item = _drop_empty_collections(item)
-            if item == {} or item == []:
+            if item == [] or (item == {} and key in CORE_MAP_FIELDS):
                 continue
             out[key] = item
         return out
