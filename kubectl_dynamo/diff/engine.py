@@ -28,7 +28,6 @@ from kubectl_dynamo.errors import ClusterError, DynamoError, ExitCode, NotFoundE
 from kubectl_dynamo.render.profiles import DEFAULT_PROFILE
 
 Object = Dict[str, Any]
-Key = Tuple[str, str, str, str]
 
 # The order children are printed in: the way the operator builds them, top down.
 _KIND_ORDER = (
@@ -92,10 +91,11 @@ def diff_files(request: DiffRequest, cluster) -> DiffReport:
             _fail(graph_entry, exc, f"cannot read the live graph: {exc}")
         # Fields another manager owns survive the apply, so the children are rendered with them.
         desired, kept = keep_fields_owned_elsewhere(live, desired)
-        for field in kept:
+        for kept_field in kept:
+            managers = ", ".join(repr(manager) for manager in kept_field.managers)
             report.notes.append(
-                f"note: {name}: kept live {field.dotted}={field.value!r}: the file leaves it out and field manager "
-                f"{', '.join(repr(manager) for manager in field.managers)} owns it, so applying the file does not remove it"
+                f"note: {name}: kept live {kept_field.dotted}={kept_field.value!r}: the file leaves it out and field "
+                f"manager {managers} owns it, so applying the file does not remove it"
             )
         if graph_entry.action != ERROR:
             _fill(graph_entry, live, desired, old_is_live=True, ignores=request.ignores)

@@ -17,7 +17,7 @@ Dynamo operator sets or users put in ``extraPodSpec``.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Optional
 
 from kubectl_dynamo.diff.quantity import same_quantity
 

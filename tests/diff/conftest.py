@@ -35,3 +35,13 @@ def dynamo_cli(dynamo_api_server):
         return invoke(args, stdin=stdin, env={"KUBECONFIG": dynamo_api_server.kubeconfig, **(env or {})})
 
     return run
+
+
+@pytest.fixture
+def cluster(dynamo_api_server):
+    """``dynamo_api_server`` holding the live graph of ``livegraph`` and the operator Deployment."""
+    from tests.diff import livegraph
+
+    dynamo_api_server.seed(*livegraph.live_graph())
+    dynamo_api_server.clear_requests()
+    return dynamo_api_server

@@ -12,19 +12,11 @@ import os
 import stat
 from pathlib import Path
 
-import pytest
 import yaml
 
 from tests.conftest import run_process
 from tests.diff import livegraph
 from tests.diff.goldenfiles import assert_matches_golden
-
-
-@pytest.fixture
-def cluster(dynamo_api_server):
-    dynamo_api_server.seed(*livegraph.live_graph())
-    dynamo_api_server.clear_requests()
-    return dynamo_api_server
 
 
 def write_graph(tmp_path: Path, change=None, name: str = "graph.yaml") -> str:

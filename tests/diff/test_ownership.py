@@ -8,7 +8,6 @@ import yaml
 
 from kubectl_dynamo.diff.ownership import keep_fields_owned_elsewhere
 from tests.diff import livegraph
-from tests.diff.test_live import cluster  # noqa: F401  (fixture)
 
 
 def managed(manager: str, operation: str, fields: dict) -> dict:
@@ -52,7 +51,7 @@ def test_without_managed_fields_nothing_is_kept():
     assert keep_fields_owned_elsewhere(live, desired)[1] == []
 
 
-def test_autoscaled_replicas_not_shown_removed(cluster, dynamo_cli, tmp_path):  # noqa: F811
+def test_autoscaled_replicas_not_shown_removed(cluster, dynamo_cli, tmp_path):
     dgd = cluster.get_object("nvidia.com/v1alpha1", "DynamoGraphDeployment", "ns1", "my-graph")
     dgd["metadata"]["managedFields"] = [
         managed("kustomize-controller", "Apply", {"f:spec": {"f:services": {"f:decode": {"f:componentType": {}}}}}),
