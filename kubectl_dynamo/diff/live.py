@@ -87,6 +87,9 @@ def _list(cluster, kind: ResourceKind, selector: Optional[str], required: bool, 
             return [], None
         if exc.status == 0:  # no answer at all, so nothing else can be compared either
             raise
+        if exc.status == 404:
+            served = ClusterError(f"the cluster does not serve {kind.resource} (is its CRD installed?)", status=404, reason="NotFound")
+            return [], served
         return [], exc
 
 

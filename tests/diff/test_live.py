@@ -334,3 +334,20 @@ def test_unreachable_server_fails_once(dynamo_cli, tmp_path):
     assert result.stdout == ""
     assert result.stderr.count("error:") == 1
     assert "127.0.0.1:9" in result.stderr
+
+
+def test_missing_crd_is_named(tmp_path, dynamo_cli):
+    from kubectl_dynamo.api.kinds import ALL_KINDS, DCD
+    from tests.diff.conftest import OPTIONAL_GROUPS
+    from tests.fakeapi import FakeApiServer
+
+    served = [kind for kind in ALL_KINDS if kind.group not in OPTIONAL_GROUPS and kind != DCD]
+    server = FakeApiServer(tmp_path / "no-dcd", kinds=served).start()
+    try:
+        result = dynamo_cli(["diff", "-f", write_graph(tmp_path)], env={"KUBECONFIG": server.kubeconfig})
+    finally:
+        server.stop()
+    assert result.exit_code == 3
+    assert ("error: DynamoComponentDeployment ns1/my-graph-decode: cannot list live "
+            "dynamocomponentdeployments.nvidia.com: the cluster does not serve "
+            "dynamocomponentdeployments.nvidia.com (is its CRD installed?)") in result.stderr
