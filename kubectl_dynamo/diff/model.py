@@ -70,7 +70,12 @@ class ObjectDiff:
 
     @property
     def metadata_only(self) -> bool:
-        """Tell whether every change is in labels or annotations, which the operator sets only at creation."""
+        """Tell whether every change of a child is in labels or annotations, which the operator sets only at creation.
+
+        The graph itself is applied by kubectl or Flux, which do update its metadata.
+        """
+        if self.kind == "DynamoGraphDeployment":
+            return False
         return self.action == CHANGED and all(item.path[:1] == ("metadata",) for item in self.items)
 
 

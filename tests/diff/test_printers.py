@@ -118,3 +118,14 @@ def test_pod_clique_set_restart_and_scaling():
     scaled = analysed("PodCliqueSet", pod_clique_set(1, "rt:1"), pod_clique_set(2, "rt:1"))
     assert scaled.restart_paths == []
     assert scaled.scaling == [("spec.template.cliques[decode].spec.replicas", 1, 2)]
+
+
+def test_metadata_only_applies_to_children():
+    old = deployment(2, "runtime:1")
+    new = deployment(2, "runtime:1")
+    new["metadata"]["labels"] = {"team": "llm"}
+    child = report_for(old, new).objects[0]
+    assert child.metadata_only
+    graph = ObjectDiff("nvidia.com/v1alpha1", "DynamoGraphDeployment", "team", "g", CHANGED, "g")
+    graph.comparison = child.comparison
+    assert not graph.metadata_only
