@@ -169,7 +169,11 @@ def _operator_args(cluster, namespace: str) -> Tuple[Optional[List[str]], str, s
     except ClusterError as exc:
         if exc.status == 0:
             raise
-        return None, "", f"cannot list operator Deployments ({exc})"
+        # A user allowed into one namespace may still see an operator restricted to it.
+        try:
+            deployments = cluster.list(kinds.DEPLOYMENT, namespace, label_selector=OPERATOR_SELECTOR).items
+        except ClusterError:
+            return None, "", f"cannot list operator Deployments ({exc})"
     if not deployments:
         return None, "", f"no operator Deployment found (labels {OPERATOR_SELECTOR})"
     chosen = _pick_operator(deployments, namespace)

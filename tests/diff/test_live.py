@@ -351,3 +351,15 @@ def test_missing_crd_is_named(tmp_path, dynamo_cli):
     assert ("error: DynamoComponentDeployment ns1/my-graph-decode: cannot list live "
             "dynamocomponentdeployments.nvidia.com: the cluster does not serve "
             "dynamocomponentdeployments.nvidia.com (is its CRD installed?)") in result.stderr
+
+
+def test_operator_in_graph_namespace_when_cluster_list_forbidden(cluster, dynamo_cli, tmp_path):
+    operator = livegraph.operator_deployment()
+    cluster.delete_object("apps/v1", "Deployment", "dynamo-system", operator["metadata"]["name"])
+    operator["metadata"]["namespace"] = "ns1"
+    operator["spec"]["template"]["spec"]["containers"][0]["args"].append("--restrictedNamespace=ns1")
+    cluster.seed(operator)
+    cluster.inject("GET", r"^/apis/apps/v1/deployments$", 403)
+    result = run_diff(dynamo_cli, tmp_path)
+    assert result.stderr == ""
+    assert result.exit_code == 0, result.stdout
