@@ -22,6 +22,8 @@ from kubectl_dynamo.render.profiles import DEFAULT_PROFILE, PROFILES
 @click.option("--ignore", "ignores", multiple=True, metavar="[KIND:]POINTER",
               help="Leave out a field, as a JSON pointer, optionally for one kind only: Deployment:/spec/replicas. "
                    "A segment may be *, a list index, or the name of an item (/spec/template/spec/containers/main/image). Repeatable.")
+@click.option("-l", "--selector", metavar="SELECTOR",
+              help="Compare only the graphs in the files whose labels match this selector (a=b,c!=d,e).")
 @click.option("--operator-version", "profile", type=click.Choice(sorted(PROFILES)), default=DEFAULT_PROFILE,
               show_default=True, help="The operator release whose rendering to reproduce.")
 @output_option("json", "yaml")
@@ -29,7 +31,7 @@ from kubectl_dynamo.render.profiles import DEFAULT_PROFILE, PROFILES
 @common_options
 @pass_app
 def diff(app, name: Optional[str], files: Tuple[str, ...], from_ref: Optional[str], ignores: Tuple[str, ...],
-         profile: str, output: Optional[str], namespace: Optional[str]) -> int:
+         selector: Optional[str], profile: str, output: Optional[str], namespace: Optional[str]) -> int:
     """Show what applying a graph file would change, down to pods.
 
     With -f, each DynamoGraphDeployment in the files is compared with the live one,
@@ -63,9 +65,11 @@ def diff(app, name: Optional[str], files: Tuple[str, ...], from_ref: Optional[st
         raise UsageError("nothing to compare: pass -f FILE, or the NAME of a live graph", hint="See `kubectl dynamo diff --help`.")
     if from_ref is not None and not files:
         raise UsageError("--from needs -f FILE: the version to compare it with")
+    if selector and not files:
+        raise UsageError("-l/--selector filters the graphs in -f files; with NAME there is one graph already")
     request = DiffRequest(
         name=name, files=files, from_ref=from_ref, ignores=[IgnoreRule.parse(text) for text in ignores],
-        profile=profile, namespace=namespace,
+        profile=profile, namespace=namespace, selector=selector,
     )
     report = run_diff(request, app.connect)
     return _print(app, report, output)

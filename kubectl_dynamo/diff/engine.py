@@ -24,7 +24,7 @@ from kubectl_dynamo.diff.live import LiveChildren, ResolvedSettings, fetch_child
 from kubectl_dynamo.diff.model import CHANGED, CHILDREN, CREATED, DELETED, ERROR, UNCHANGED, DiffReport, ObjectDiff, analyse_pods
 from kubectl_dynamo.diff.normalize import live_hash, object_key
 from kubectl_dynamo.diff.ownership import keep_fields_owned_elsewhere
-from kubectl_dynamo.errors import ClusterError, DynamoError, ExitCode, NotFoundError, UsageError
+from kubectl_dynamo.errors import ClusterError, DynamoError, ExitCode, InputError, NotFoundError, UsageError
 from kubectl_dynamo.render.profiles import DEFAULT_PROFILE
 
 Object = Dict[str, Any]
@@ -47,6 +47,7 @@ class DiffRequest:
     ignores: Sequence[IgnoreRule] = ()
     profile: str = DEFAULT_PROFILE
     namespace: Optional[str] = None  # -n; None means the context's namespace
+    selector: Optional[str] = None  # -l: only graphs in the files whose labels match
 
 
 @dataclass
@@ -73,7 +74,7 @@ def diff_files(request: DiffRequest, cluster) -> DiffReport:
     """Compare each DGD in the files, and the children rendered from it, with the cluster."""
     report = DiffReport(old_label="live", new_label=_files_label(request.files))
     context = _Context(request, report)
-    documents = _graph_documents(load_documents(request.files), report)
+    documents = _graph_documents(load_documents(request.files), report, request.selector)
     for document in documents:
         namespace = _document_namespace(document, request.namespace or cluster.namespace, request.namespace)
         desired = copy.deepcopy(document.body)
@@ -240,6 +241,12 @@ def diff_versions(request: DiffRequest) -> DiffReport:
     new_documents = _graph_documents(load_documents(request.files), report)
     old_graphs = _by_identity(old_documents, namespace, request.namespace)
     new_graphs = _by_identity(new_documents, namespace, request.namespace)
+    if request.selector:
+        # A graph is selected by its labels in the new version, or in the old one when it was removed.
+        selected = {key for key, graph in new_graphs.items() if _labels_match(request.selector, graph)}
+        selected |= {key for key, graph in old_graphs.items() if key not in new_graphs and _labels_match(request.selector, graph)}
+        old_graphs = {key: graph for key, graph in old_graphs.items() if key in selected}
+        new_graphs = {key: graph for key, graph in new_graphs.items() if key in selected}
 
     for identity in list(old_graphs) + [key for key in new_graphs if key not in old_graphs]:
         graph_namespace, graph = identity
@@ -298,12 +305,14 @@ def _render(dgd: Object, namespace: str, profile: str, settings: Any, report: Di
     return result.objects
 
 
-def _graph_documents(documents: List[Document], report: DiffReport) -> List[Document]:
+def _graph_documents(documents: List[Document], report: DiffReport, selector: Optional[str] = None) -> List[Document]:
     graphs = []
     for document in documents:
         if document.kind == kinds.DGD.kind:
             if not document.name:
                 raise UsageError(f"{document.origin}: the DynamoGraphDeployment has no metadata.name")
+            if selector and not _labels_match(selector, document.body):
+                continue
             graphs.append(document)
         else:
             report.warnings.append(
@@ -311,6 +320,16 @@ def _graph_documents(documents: List[Document], report: DiffReport) -> List[Docu
                 f"{document.name!r}: diff compares DynamoGraphDeployments; use kubectl diff for other kinds"
             )
     return graphs
+
+
+def _labels_match(selector: str, obj: Object) -> bool:
+    from kubectl_dynamo.flux.ignore import selector_matches
+
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    try:
+        return selector_matches(selector, {str(key): str(value) for key, value in labels.items()})
+    except InputError as exc:
+        raise UsageError(f"invalid -l/--selector {selector!r}", hint="Use key=value, key!=value, key, !key or key in (a,b), separated by commas.") from exc
 
 
 def _document_namespace(document: Document, default: str, requested: Optional[str] = None) -> str:

@@ -171,3 +171,28 @@ def test_namespace_contradicting_flag_is_usage_error(cli, repo):
     assert result.exit_code == 2
     assert "the namespace of 'my-graph' is 'ns1', but -n is 'other'" in result.stderr
     assert "Pass -n ns1, or leave -n out." in result.stderr
+
+
+def test_selector_filters_graphs(cli, repo):
+    path = repo / "deploy" / "graph.yaml"
+    graph = yaml.safe_load(path.read_text())
+    other = yaml.safe_load(path.read_text())
+    graph["metadata"]["labels"] = {"team": "llm"}
+    other["metadata"]["name"] = "other"
+    path.write_text(yaml.safe_dump_all([graph, other], sort_keys=False))
+    result = cli(["diff", "--from", "HEAD", "-f", "deploy/graph.yaml", "-l", "team=llm", "-o", "json"])
+    assert result.exit_code == 1
+    objects = json.loads(result.stdout)["objects"]
+    assert {entry["graph"] for entry in objects} == {"my-graph"}
+    # The label is new, so the old version is selected through the new one.
+    assert objects[0]["kind"] == "DynamoGraphDeployment"
+    assert objects[0]["action"] == "changed"
+    none = cli(["diff", "--from", "HEAD", "-f", "deploy/graph.yaml", "-l", "team=none"])
+    assert none.exit_code == 0
+    assert none.stdout == "No differences (0 objects compared).\n"
+
+
+def test_invalid_selector_is_usage_error(cli, repo):
+    result = cli(["diff", "--from", "HEAD", "-f", "deploy/graph.yaml", "-l", "team=(x"])
+    assert result.exit_code == 2
+    assert "invalid -l/--selector 'team=(x'" in result.stderr
