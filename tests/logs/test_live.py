@@ -7,6 +7,8 @@ plugin as a real process, which the tests stop with SIGINT or a closed pipe.
 from __future__ import annotations
 
 import json
+import os
+import pty
 import signal
 import subprocess
 import threading
@@ -473,3 +475,34 @@ def test_previous_log_missing_on_server_is_skipped(api_server, live_cli):
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
     assert "VllmDecodeWorker/llm-vllmdecodeworker-1/main: no previous container to read; skipped" in result.stderr
+
+
+def run_on_terminal(plugin_path, args, env):
+    """Run the plugin with stdout on a pseudo-terminal and return what it wrote there."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([plugin_path, *args], env=env, stdout=terminal, stderr=subprocess.PIPE)
+    os.close(terminal)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # the terminal closes when the process exits
+            break
+        if not chunk:
+            break
+        output += chunk
+    process.wait(30)
+    os.close(controller)
+    return output.decode()
+
+
+def test_terminal_colour_and_no_color(api_server, plugin_path):
+    seed_graph(api_server, pods=[pod("llm-frontend-1", "Frontend")])
+    api_server.set_logs("default", "llm-frontend-1", "main", [f"{ts(1)} up"])
+    env = {k: v for k, v in api_server.env.items() if k != "NO_COLOR"}
+    coloured = run_on_terminal(plugin_path, ["logs", "llm"], env)
+    assert "\033[" in coloured
+    assert "Frontend/llm-frontend-1\033[0m up" in coloured
+    plain = run_on_terminal(plugin_path, ["logs", "llm"], {**env, "NO_COLOR": "1"})
+    assert "\033[" not in plain
+    assert "Frontend/llm-frontend-1 up" in plain
