@@ -324,3 +324,34 @@ def test_stop_ends_open_streams(api_server, api):
     api_server.stop()
     assert b"".join(response.stream(amt=None)).startswith(b"first\n")
     assert threading.active_count() <= before
+
+
+def test_restart_container_moves_logs_to_previous(api_server, api):
+    from tests.fakeapi.objects import pod
+
+    api_server.seed(pod("web-1", "dynamo"))
+    api_server.set_logs("dynamo", "web-1", "main", ["before crash"])
+    follower = k8s.CoreV1Api(api).read_namespaced_pod_log("web-1", "dynamo", follow=True, _preload_content=False)
+    restarted = api_server.restart_container("dynamo", "web-1", "main", reason="OOMKilled", exit_code=137, lines=["after restart"])
+    assert b"".join(follower.stream(amt=None)) == b"before crash\n"
+    status = restarted["status"]["containerStatuses"][0]
+    assert status["restartCount"] == 1
+    assert status["lastState"]["terminated"]["reason"] == "OOMKilled"
+    core = k8s.CoreV1Api(api)
+    assert core.read_namespaced_pod_log("web-1", "dynamo", previous=True) == "before crash\n"
+    assert core.read_namespaced_pod_log("web-1", "dynamo") == "after restart\n"
+
+
+def test_replace_pod_emits_deleted_then_added(api_server, api):
+    from tests.fakeapi.objects import pod
+
+    api_server.seed(pod("web-1", "dynamo", labels={"app": "web"}))
+    listed = k8s.CoreV1Api(api).list_namespaced_pod("dynamo")
+    api_server.replace_pod("dynamo", "web-1", pod("web-2", "dynamo", labels={"app": "web"}, waiting="ContainerCreating"))
+    stream = k8s_watch.Watch().stream(
+        k8s.CoreV1Api(api).list_namespaced_pod, "dynamo", resource_version=listed.metadata.resource_version, timeout_seconds=1,
+    )
+    assert [(e["type"], e["object"].metadata.name) for e in stream] == [("DELETED", "web-1"), ("ADDED", "web-2")]
+    with pytest.raises(k8s.ApiException) as raised:
+        k8s.CoreV1Api(api).read_namespaced_pod_log("web-2", "dynamo")
+    assert json.loads(raised.value.body)["message"] == 'container "main" in pod "web-2" is waiting to start: ContainerCreating'

@@ -118,3 +118,16 @@ def test_kubectl_dispatches_plugin_with_kubeconfig(kubectl, api_server, plugin_e
     result = run_process([kubectl, "dynamo", "version"], env)
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith("kubectl-dynamo ")
+
+
+def test_kubectl_dispatches_a_live_command(kubectl, api_server, plugin_env):
+    api_server.seed(GRAPH)
+    env = dict(plugin_env, KUBECONFIG=api_server.kubeconfig)
+    result = run_process([kubectl, "dynamo", "get", "-n", "dynamo", "-o", "name"], env)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == "dynamographdeployment.nvidia.com/llm"
+    lists = api_server.requests_for("list", path_regex="/namespaces/dynamo/dynamographdeployments$")
+    assert lists and lists[0].user_agent.startswith("kubectl-dynamo/")
+    missing = run_process([kubectl, "dynamo", "get", "nope", "-n", "dynamo"], env)
+    assert missing.exit_code == 4
+    assert "Traceback" not in missing.stderr

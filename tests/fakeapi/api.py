@@ -206,6 +206,33 @@ class FakeApiServer:
         self.store.ensure_namespace(event["metadata"]["namespace"])
         return self.store.put(EVENT, event)
 
+    def restart_container(self, namespace: str, pod: str, container: str, *, reason: str = "Error", exit_code: int = 1,
+                          lines: Iterable[str] = ()) -> Dict[str, Any]:
+        """Restart a container as the kubelet does: its log becomes the ``previous`` log
+        (follow streams end), ``lines`` start the new log, restartCount grows and
+        lastState records the termination. Returns the updated pod."""
+        with self.store.cond:
+            current = list(self.store.logs.get((namespace, pod, container, False), []))
+            self.store.logs[(namespace, pod, container, True)] = current
+        self.close_log_streams(namespace, pod, container)
+        obj = self.get_object("v1", "Pod", namespace, pod)
+        if obj is None:
+            raise KeyError(f'pods "{pod}" not found in namespace "{namespace}"')
+        stamp = rfc3339(now())
+        for status in (obj.setdefault("status", {})).setdefault("containerStatuses", []):
+            if status.get("name") == container:
+                status["restartCount"] = status.get("restartCount", 0) + 1
+                status["lastState"] = {"terminated": {"reason": reason, "exitCode": exit_code, "finishedAt": stamp}}
+                status["state"] = {"running": {"startedAt": stamp}}
+        self.set_logs(namespace, pod, container, lines)
+        return self.update_object(obj)
+
+    def replace_pod(self, namespace: str, old_name: str, new_pod: ObjectOrText) -> List[Dict[str, Any]]:
+        """Delete a pod and seed its successor (a rollout or an evicted pod rescheduled):
+        watchers see DELETED, then ADDED."""
+        self.delete_object("v1", "Pod", namespace, old_name)
+        return self.seed(new_pod)
+
     def compact(self) -> None:
         """Forget the watch history, so that a watch from an older resourceVersion gets 410 Gone."""
         self.store.compact()

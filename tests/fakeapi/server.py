@@ -569,6 +569,7 @@ class Handler(BaseHTTPRequestHandler):
         limit_bytes = int(query["limitBytes"]) if query.get("limitBytes") else None
         with store.cond:
             lines = list(store.logs.get(key, []))
+            instance = store.log_instances.get(key, 0)
         cursor = len(lines)
         selected = [line for line in lines if since is None or line.time >= since]
         if query.get("tailLines"):
@@ -595,9 +596,13 @@ class Handler(BaseHTTPRequestHandler):
             with store.cond:
                 if store.stopping:
                     break
+                if store.log_instances.get(key, 0) != instance:
+                    break  # the container restarted: this instance's stream is over
                 entries = store.logs.get(key, [])
                 if len(entries) <= cursor and key not in store.terminated:
                     store.cond.wait(POLL_SECONDS)
+                    if store.log_instances.get(key, 0) != instance:
+                        break
                     entries = store.logs.get(key, [])
                 fresh = entries[cursor:]
                 cursor = len(entries)

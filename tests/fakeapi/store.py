@@ -92,6 +92,9 @@ class Store:
         self.compacted_rv = self.rv
         self.logs: Dict[Tuple[str, str, str, bool], List[LogLine]] = {}
         self.terminated: set = set()  # log keys whose container stopped: follow streams end
+        # Container instance per log key; replacing a log starts a new instance, which
+        # ends the follow streams of the old one as a container restart does.
+        self.log_instances: Dict[Tuple[str, str, str, bool], int] = {}
         self.proxies: Dict[Tuple[str, str, str, str], Tuple[int, str, bytes]] = {}
         self.stopping = False
         for name in ("default", "kube-system", "kube-public"):
@@ -302,6 +305,8 @@ class Store:
         with self.cond:
             key = (namespace, pod, container, previous)
             entries = [] if replace else self.logs.get(key, [])
+            if replace:
+                self.log_instances[key] = self.log_instances.get(key, 0) + 1
             for line in lines:
                 match = _TIMESTAMP.match(line)
                 if match:
