@@ -3,9 +3,9 @@
 Threads and their jobs:
 
 * one reader thread per stream (a container of a pod). It reads lines as the
-  server sends them and appends the formatted lines to its own buffer, which
-  holds at most ``BUFFER_LINES`` lines: a full buffer blocks that reader only, so
-  memory does not grow with the log and one busy pod never holds back another.
+  server sends them and appends the formatted lines to its own buffer of at most
+  ``BUFFER_LINES`` lines. A full buffer blocks that reader only, so memory does
+  not grow with the log and one busy pod never holds back another.
   When following, the reader also reconnects after a dropped stream and waits
   for a container that has not started yet or is about to restart;
 * in follow mode, one thread watches the graph's pods and starts or stops
@@ -537,7 +537,8 @@ class Session:
             except queue.Empty:
                 if not self.request.follow and self.idle:
                     return
-                # A quiet follow still learns here that a caller stopped reading.
+                # An output whose flush fails once its reader is gone stops a quiet follow
+                # here. A closed pipe is only noticed at the next write of a line.
                 out.flush()
                 continue
             if isinstance(item, StreamReader):
