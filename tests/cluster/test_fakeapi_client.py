@@ -355,3 +355,15 @@ def test_replace_pod_emits_deleted_then_added(api_server, api):
     with pytest.raises(k8s.ApiException) as raised:
         k8s.CoreV1Api(api).read_namespaced_pod_log("web-2", "dynamo")
     assert json.loads(raised.value.body)["message"] == 'container "main" in pod "web-2" is waiting to start: ContainerCreating'
+
+
+def test_unsupported_field_selector_is_400(api_server, api):
+    api_server.seed(DGD_YAML)
+    with pytest.raises(k8s.ApiException) as raised:
+        crd(api).list_namespaced_custom_object("nvidia.com", "v1alpha1", "dynamo", "dynamographdeployments", field_selector="status.state=successful")
+    assert raised.value.status == 400
+    assert json.loads(raised.value.body)["message"] == '"status.state" is not a known field selector: only "metadata.name", "metadata.namespace"'
+    with pytest.raises(k8s.ApiException) as raised:
+        k8s.CoreV1Api(api).list_namespaced_config_map("dynamo", field_selector="data.x=1")
+    assert json.loads(raised.value.body)["message"] == "field label not supported: data.x"
+    assert k8s.CoreV1Api(api).list_namespaced_pod("dynamo", field_selector="status.phase=Running,spec.nodeName=n").items == []

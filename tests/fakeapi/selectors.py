@@ -97,3 +97,36 @@ def parse_field_selector(text: Optional[str]) -> Matcher:
         else:
             requirements.append(lambda obj, p=path, v=value: _field_value(obj, p) == v)
     return lambda obj: all(requirement(obj) for requirement in requirements)
+
+
+# Kubernetes groups whose kinds are built in (strategic merge patch works on them only).
+BUILTIN_GROUPS = {"", "apps", "batch", "autoscaling", "networking.k8s.io", "rbac.authorization.k8s.io", "policy"}
+
+# Field selectors the real API server accepts per resource (Kubernetes 1.32), beyond
+# metadata.name and metadata.namespace, which every resource accepts. Custom
+# resources accept only those two unless their CRD declares selectableFields.
+SUPPORTED_FIELDS = {
+    ("", "pods"): {
+        "spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "spec.hostNetwork",
+        "status.phase", "status.podIP", "status.podIPs", "status.nominatedNodeName",
+    },
+    ("", "events"): {
+        "involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+        "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath",
+        "reason", "reportingComponent", "source", "type",
+    },
+    ("", "secrets"): {"type"},
+    ("", "namespaces"): {"status.phase"},
+    ("apps", "replicasets"): {"status.replicas"},
+}
+
+
+def check_field_selector(group: str, plural: str, text: Optional[str]) -> None:
+    """Raise ``SelectorError`` with the real server's message for an unsupported field."""
+    for part in _split_top_level(text or ""):
+        field = re.split(r"==|!=|=", part, maxsplit=1)[0].strip()
+        if field in ("metadata.name", "metadata.namespace") or field in SUPPORTED_FIELDS.get((group, plural), ()):
+            continue
+        if group in BUILTIN_GROUPS:
+            raise SelectorError(f'field label not supported: {field}')
+        raise SelectorError(f'"{field}" is not a known field selector: only "metadata.name", "metadata.namespace"')

@@ -25,7 +25,7 @@ from kubectl_dynamo.api.kinds import NAMESPACE, POD, SERVICE, ResourceKind
 
 from . import discovery
 from .patching import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, PATCH_TYPES, STRATEGIC_PATCH, PatchError, apply_patch
-from .selectors import SelectorError, parse_field_selector, parse_label_selector
+from .selectors import BUILTIN_GROUPS, SelectorError, check_field_selector, parse_field_selector, parse_label_selector
 from .status import DEFAULT_MESSAGES, ApiError, conflict, forbidden, gone, invalid, not_found, status_body
 from .store import Store, now, parse_time
 
@@ -35,8 +35,6 @@ MAX_STREAM_SECONDS = 300.0
 POLL_SECONDS = 0.2
 CHUNK = 16 * 1024
 
-# Kubernetes groups whose kinds are built in: strategic merge patch works on them only.
-BUILTIN_GROUPS = {"", "apps", "batch", "autoscaling", "networking.k8s.io", "rbac.authorization.k8s.io", "policy"}
 
 
 @dataclass
@@ -358,7 +356,7 @@ class Handler(BaseHTTPRequestHandler):
         return query.get("fieldManager") or self.headers.get("User-Agent", "unknown").split("/")[0] or "unknown"
 
     def _list(self, route: Route, query: Dict[str, str]) -> None:
-        match = _matcher(query)
+        match = _matcher(query, route.kind)
         items, rv = self.fake.store.list(route.kind, route.namespace, match)
         kind = route.kind
         self._send_json(200, {
@@ -370,7 +368,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _watch(self, route: Route, query: Dict[str, str], watch_gone: bool) -> None:
         store = self.fake.store
-        match = _matcher(query)
+        match = _matcher(query, route.kind)
         timeout = float(query["timeoutSeconds"]) if query.get("timeoutSeconds") else MAX_STREAM_SECONDS
         deadline = time.monotonic() + min(timeout, MAX_STREAM_SECONDS)
         requested = query.get("resourceVersion", "")
@@ -414,6 +412,9 @@ class Handler(BaseHTTPRequestHandler):
     def _check_body(self, route: Route, body: Any) -> Dict[str, Any]:
         if not isinstance(body, dict):
             raise ApiError(400, "the object provided is unrecognized (must be of type " + route.kind.kind + ")")
+        for field in ("kind", "apiVersion"):
+            if not body.get(field):
+                raise ApiError(400, f"Object '{field[0].upper() + field[1:]}' is missing in '{json.dumps(body, separators=(',', ':'))}'")
         kind = route.kind
         if body.get("kind") and body.get("kind") != kind.kind or body.get("apiVersion") and body.get("apiVersion") != kind.api_version:
             raise ApiError(400, f"the API version in the data ({body.get('apiVersion')}) does not match the expected API version ({kind.api_version})")
@@ -698,8 +699,9 @@ def _waiting_reason(pod: Dict[str, Any], container: str) -> Optional[str]:
     return None
 
 
-def _matcher(query: Dict[str, str]):
+def _matcher(query: Dict[str, str], kind: ResourceKind):
     try:
+        check_field_selector(kind.group, kind.plural, query.get("fieldSelector"))
         labels = parse_label_selector(query.get("labelSelector"))
         fields = parse_field_selector(query.get("fieldSelector"))
     except SelectorError as exc:
