@@ -7,6 +7,7 @@ plugins, auth providers) are loaded by the official client's ``KubeConfigLoader`
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ import yaml
 from kubectl_dynamo.cluster.protocol import ConnectionOptions
 from kubectl_dynamo.errors import ClusterError
 
-# Where a pod's service account is mounted (the same paths client-go reads).
+# The mount point of a pod's service account (the path client-go reads).
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
 
@@ -96,7 +97,13 @@ def resolve(options: ConnectionOptions, modules: Any, environ=os.environ) -> Res
             )
         loader = modules.KubeConfigLoader(config_dict=merged, active_context=context, config_base_path=None)
         configuration = modules.Configuration()
-        loader.load_and_set(configuration)
+        with _CredentialErrors() as failures:
+            loader.load_and_set(configuration)
+        if failures.messages:
+            raise ClusterError(
+                f'cannot get credentials for context "{context}": {failures.messages[0]}',
+                hint="Check the user's exec plugin or auth provider in your kubeconfig, and log in again if needed.",
+            )
         context_namespace = (loader.current_context.get("context") or {}).get("namespace")
     except ClusterError:
         raise
@@ -106,6 +113,28 @@ def resolve(options: ConnectionOptions, modules: Any, environ=os.environ) -> Res
         ) from None
     namespace = options.namespace or context_namespace or "default"
     return ResolvedConfig(configuration, namespace, context, configuration.host, paths)
+
+
+class _CredentialErrors(logging.Handler):
+    """Collect what the client's kubeconfig loader logs at ERROR level.
+
+    The loader logs a failing exec plugin instead of raising, and then sends no
+    credentials; the failure is reported as an error instead of a bare 401.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: List[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(" ".join(record.getMessage().split()))
+
+    def __enter__(self) -> "_CredentialErrors":
+        logging.getLogger().addHandler(self)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        logging.getLogger().removeHandler(self)
 
 
 def _in_cluster(options: ConnectionOptions, modules: Any, environ) -> ResolvedConfig:

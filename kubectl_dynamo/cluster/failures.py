@@ -1,4 +1,4 @@
-"""Turn API answers and transport failures into the product's error types.
+"""Turn API error responses and transport failures into the product's error types.
 
 Every message is one line that names what was requested (verb, resource, object,
 namespace) and what went wrong; ``hint`` carries the next step. Exit codes come
@@ -19,7 +19,7 @@ from kubectl_dynamo.errors import ClusterError, ConflictError, NotFoundError
 
 @dataclass(frozen=True)
 class Operation:
-    """What a request was for, in the words error messages use."""
+    """The verb and target of a request, in the words error messages use."""
 
     verb: str  # get, list, watch, create, update, patch, delete, proxy
     kind: Optional[ResourceKind] = None
@@ -60,7 +60,7 @@ def _plain(body: bytes) -> str:
 
 
 def from_response(status: int, body: bytes, op: Operation, *, context: str = "") -> ClusterError:
-    """Map an HTTP error answer of the API server to a product error."""
+    """Map an HTTP error response of the API server to a product error."""
     parsed = parse_status(body)
     server_message = parsed.get("message") or _plain(body)
     reason = parsed.get("reason") or ""
@@ -75,7 +75,11 @@ def from_response(status: int, body: bytes, op: Operation, *, context: str = "")
             hint="Log in again or refresh the token, certificate or exec plugin of that user in your kubeconfig.",
         )
     if status == 403:
-        namespace = f' in namespace "{op.namespace}"' if op.namespace else (" in all namespaces" if op.kind is not None and op.kind.namespaced else "")
+        namespace = ""
+        if op.namespace:
+            namespace = f' in namespace "{op.namespace}"'
+        elif op.kind is not None and op.kind.namespaced:
+            namespace = " in all namespaces"
         name = f' "{op.name}"' if op.name else ""
         return ClusterError(
             f"forbidden: RBAC does not allow you to {op.verb} {op.resource}{name}{namespace}",
@@ -167,7 +171,7 @@ def from_transport(exc: BaseException, op: Operation, host: str, timeout: Option
     if names & {"ReadTimeoutError", "ConnectTimeoutError", "TimeoutError"} or any(isinstance(e, socket.timeout) for e in chain):
         limit = f" within {timeout:g}s" if timeout else ""
         return ClusterError(
-            f"the API server at {host} did not answer {op.verb} of {op.target()}{limit}",
+            f"the API server at {host} did not respond to {op.verb} of {op.target()}{limit}",
             hint="Raise --request-timeout, or check the cluster's health.",
         )
     if names & {"ProtocolError", "IncompleteRead", "RemoteDisconnected", "ConnectionResetError", "BrokenPipeError", "InvalidChunkLength"}:

@@ -283,7 +283,7 @@ class KubeCluster:
         idempotent: Optional[bool] = None,
         accept: str = "application/json",
     ) -> Any:
-        """Send one request; return the body of a 2xx answer, or with ``stream`` the
+        """Send one request; return the body of a 2xx response, or with ``stream`` the
         unread urllib3 response.
 
         Reads (``idempotent``, GET by default) are retried on 429, 5xx and dropped
@@ -374,8 +374,8 @@ def _lines(response: Any) -> Iterator[str]:
 
 
 def _chunks(response: Any) -> Iterator[bytes]:
-    # read_chunked() yields each chunk as the server flushes it; stream() with a
-    # size would wait for that many bytes, which a quiet log stream may never send.
+    # read_chunked() yields each chunk as soon as the server flushes it. stream() with a
+    # size waits for that many bytes, which a quiet log stream may never send.
     if response.chunked and response.supports_chunked_reads():
         yield from response.read_chunked(decode_content=True)
     else:

@@ -94,7 +94,7 @@ def test_request_timeout(live_cli, api_server):
     api_server.delay("GET", "dynamographdeployments", 5, count=10)
     result = live_cli(["get", "-n", "dynamo", "--request-timeout", "0.3"])
     assert_one_error(result, ExitCode.CLUSTER, "error: the API server at http://127.0.0.1:")
-    assert "did not answer list of dynamographdeployments.nvidia.com in namespace \"dynamo\" within 0.3s" in result.stderr
+    assert "did not respond to list of dynamographdeployments.nvidia.com in namespace \"dynamo\" within 0.3s" in result.stderr
 
 
 def test_dropped_connection(live_cli, api_server):

@@ -226,7 +226,7 @@ def test_request_timeout_bounds_a_slow_answer(api_server):
     api_server.delay("GET", "namespaces$", 3)
     with pytest.raises(ClusterError) as raised:
         slow.list(kinds.NAMESPACE)
-    assert "did not answer list of namespaces within 0.3s" in str(raised.value)
+    assert "did not respond to list of namespaces within 0.3s" in str(raised.value)
     assert "--request-timeout" in raised.value.hint
 
 
@@ -387,3 +387,17 @@ def test_not_found_names_the_object_and_suggests_namespaces(api_server, cluster)
     with pytest.raises(NotFoundError) as raised:
         cluster.create(kinds.CONFIG_MAP, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}, namespace="nowhere")
     assert str(raised.value) == 'namespace "nowhere" not found'
+
+
+def test_failing_exec_plugin_is_reported(api_server, tmp_path, capfd):
+    plugin = tmp_path / "broken-plugin"
+    plugin.write_text("#!/bin/sh\necho 'token expired, run: corp-login' >&2\nexit 1\n")
+    plugin.chmod(0o755)
+    path = api_server.write_kubeconfig(tmp_path / "exec", user={"exec": {
+        "apiVersion": "client.authentication.k8s.io/v1", "command": str(plugin), "interactiveMode": "Never",
+    }})
+    with pytest.raises(ClusterError) as raised:
+        connect(ConnectionOptions(kubeconfig=path))
+    assert str(raised.value).startswith('cannot get credentials for context "fakeapi": exec: process returned 1')
+    assert "token expired, run: corp-login" in str(raised.value)
+    assert api_server.requests == []

@@ -15,7 +15,7 @@ PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, APPLY_PATCH)
 
 
 class PatchError(ValueError):
-    """A patch the server rejects; the handler answers 422 (or 400) with the message."""
+    """A patch the server rejects; the handler responds 422 (or 400) with the message."""
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -651,7 +651,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class _Answered(_Dropped):
-    """The fault answered the request; keep the connection."""
+    """The fault sent the whole response; the connection stays open."""
 
 
 def invalid_scale(name: str, replicas: Any) -> ApiError:

@@ -1,4 +1,4 @@
-"""``Status`` bodies shaped like the real API server's error answers."""
+"""``Status`` bodies shaped like the real API server's error responses."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ DEFAULT_MESSAGES = {
 
 
 class ApiError(Exception):
-    """Raised inside the server; the handler answers with ``status_body()``."""
+    """An error raised inside the server; the handler sends ``status_body()`` as the response."""
 
     def __init__(
         self,

@@ -24,7 +24,7 @@ from .status import already_exists, conflict, not_found
 Object = Dict[str, Any]
 Key = Tuple[ResourceKind, str, str]  # kind, namespace ("" for cluster-scoped), name
 
-# Watch history kept for resuming watches; older resourceVersions answer 410 Gone.
+# Watch events kept for resuming watches; a watch from an older resourceVersion gets 410 Gone.
 HISTORY = 5000
 
 
@@ -92,8 +92,8 @@ class Store:
         self.compacted_rv = self.rv
         self.logs: Dict[Tuple[str, str, str, bool], List[LogLine]] = {}
         self.terminated: set = set()  # log keys whose container stopped: follow streams end
-        # Container instance per log key; replacing a log starts a new instance, which
-        # ends the follow streams of the old one as a container restart does.
+        # Container instance number per log key. Replacing a log starts a new instance and
+        # ends the follow streams of the old one, as a container restart does.
         self.log_instances: Dict[Tuple[str, str, str, bool], int] = {}
         self.proxies: Dict[Tuple[str, str, str, str], Tuple[int, str, bytes]] = {}
         self.stopping = False
@@ -227,10 +227,12 @@ class Store:
         changed: Optional[Object] = None,
         dry_run: bool = False,
     ) -> Object:
-        """Write ``new`` over the stored object with the real server's rules: a stale
-        ``metadata.resourceVersion`` is a 409, the main resource cannot change status
-        (when the kind has a status subresource) and /status changes only status,
-        generation bumps on spec changes only."""
+        """Write ``new`` over the stored object with the real server's rules.
+
+        A stale ``metadata.resourceVersion`` raises 409. When the kind has a status
+        subresource, the main resource cannot change status and /status changes only
+        status. Generation bumps on spec changes only.
+        """
         with self.cond:
             key = self.key(kind, namespace, name)
             old = self.objects.get(key)
