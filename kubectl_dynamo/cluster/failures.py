@@ -26,6 +26,7 @@ class Operation:
     name: str = ""
     namespace: Optional[str] = None  # None: cluster-scoped or all namespaces
     subresource: str = ""
+    detail: str = ""  # for the service proxy: the path requested behind the service
 
     @property
     def resource(self) -> str:
@@ -130,6 +131,13 @@ def _not_found(op: Operation, server_message: str, details: Dict[str, Any], reas
         return NotFoundError(
             f'namespace "{details["name"]}" not found', status=404, reason=reason or "NotFound",
             hint="Check the namespace with: kubectl get namespaces",
+        )
+    if op.subresource == "proxy":
+        if details.get("name") == op.name:
+            return NotFoundError(f'service "{op.name}" not found in namespace "{op.namespace}"', status=404, reason=reason or "NotFound")
+        return NotFoundError(
+            f'/{op.detail.lstrip("/")} not found behind service "{op.name}" in namespace "{op.namespace}": {server_message or "404"}',
+            status=404, reason=reason or "NotFound",
         )
     if op.name and (details.get("name") or reason == "NotFound") and details.get("name", op.name) == op.name:
         if op.subresource == "scale" and details == {}:

@@ -228,7 +228,7 @@ class KubeCluster:
         ns = self._ns(SERVICE, namespace)
         target = quote(service + (f":{port}" if port else ""), safe=":")
         url_path = f"{SERVICE.path(ns, target)}/proxy/{quote(path.lstrip('/'), safe='/')}"
-        op = Operation("proxy", SERVICE, service, ns)
+        op = Operation("get", SERVICE, service, ns, "proxy", detail=path)
         response = self._send("GET", url_path, op, stream=True, idempotent=True, accept="*/*")
         return self._stream_bytes(response, op)
 

@@ -401,3 +401,17 @@ def test_failing_exec_plugin_is_reported(api_server, tmp_path, capfd):
     assert str(raised.value).startswith('cannot get credentials for context "fakeapi": exec: process returned 1')
     assert "token expired, run: corp-login" in str(raised.value)
     assert api_server.requests == []
+
+
+def test_proxy_not_found_names_service_or_path(api_server, cluster):
+    api_server.seed({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "source-controller", "namespace": "flux-system"}})
+    with pytest.raises(NotFoundError) as raised:
+        b"".join(cluster.proxy_get("source-controller", "/gitrepository/x.tar.gz", namespace="flux-system"))
+    assert str(raised.value) == '/gitrepository/x.tar.gz not found behind service "source-controller" in namespace "flux-system": 404 page not found'
+    with pytest.raises(NotFoundError) as raised:
+        b"".join(cluster.proxy_get("nope", "x", namespace="flux-system"))
+    assert str(raised.value) == 'service "nope" not found in namespace "flux-system"'
+    api_server.inject("GET", "/proxy/", 403)
+    with pytest.raises(ClusterError) as raised:
+        b"".join(cluster.proxy_get("source-controller", "x", namespace="flux-system"))
+    assert str(raised.value) == 'forbidden: RBAC does not allow you to get services/proxy "source-controller" in namespace "flux-system"'
