@@ -46,6 +46,7 @@ class FakeApiServer:
         self._token: Optional[str] = None
         self._lock = threading.Lock()
         self._connections: set = set()
+        self._requests_in_progress = 0
         self._timers: List[threading.Timer] = []
         self._stopped = threading.Event()
         handler = type("BoundHandler", (Handler,), {"fake": self})
@@ -79,6 +80,9 @@ class FakeApiServer:
             timer.cancel()
         self.store.stop()
         self._http.server.shutdown()
+        # Streams end within one poll interval once the store stops; let them send
+        # their last chunk before the remaining (idle keep-alive) connections are cut.
+        wait_for(lambda: self._requests_in_progress == 0, timeout=2)
         with self._lock:
             connections = list(self._connections)
         for connection in connections:
@@ -337,6 +341,10 @@ class FakeApiServer:
                     taken.append(fault)
             self._faults = [f for f in self._faults if f.count > 0]
         return taken
+
+    def _busy(self, change: int) -> None:
+        with self._lock:
+            self._requests_in_progress += change
 
     def _log(self, request: Request) -> None:
         with self._lock:

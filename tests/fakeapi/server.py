@@ -161,6 +161,7 @@ class Handler(BaseHTTPRequestHandler):
         self.drop_budget: Optional[int] = None
         self.sent = 0
         self.fake._log(record)
+        self.fake._busy(+1)
         try:
             watch_gone = self._apply_faults(method, path, record.verb == "watch")
             self.fake._authorize(self.headers)
@@ -173,6 +174,8 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
             self.close_connection = True
+        finally:
+            self.fake._busy(-1)
 
     def _peer_subject(self) -> Optional[str]:
         if not isinstance(self.connection, ssl.SSLSocket):
