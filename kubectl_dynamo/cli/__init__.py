@@ -116,7 +116,8 @@ def run(argv: Optional[List[str]] = None, *, app: Optional[AppContext] = None) -
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:
-        return _interrupted(app)
+        # click has already ended the line on stderr.
+        return ExitCode.INTERRUPTED
     except click.ClickException as exc:
         exc.show(file=app.stderr)
         return ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
