@@ -34,4 +34,4 @@ class AppContext:
         """
         from kubectl_dynamo.cluster.kube import connect
 
-        return connect(self.connection)
+        return connect(self.connection, trace=self.reporter.debug if self.verbosity > 0 else None)

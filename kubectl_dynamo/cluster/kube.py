@@ -22,7 +22,7 @@ from kubectl_dynamo.cluster import client_import
 from kubectl_dynamo.cluster.config import ResolvedConfig, resolve
 from kubectl_dynamo.cluster.failures import Operation, from_response, from_transport, is_dropped_connection
 from kubectl_dynamo.cluster.protocol import ConnectionOptions, LogOptions, Object, ObjectList, RequestStats, WatchEvent
-from kubectl_dynamo.errors import ClusterError
+from kubectl_dynamo.errors import ClusterError, UsageError
 
 USER_AGENT = f"kubectl-dynamo/{__version__}"
 FIELD_MANAGER = "kubectl-dynamo"
@@ -42,13 +42,21 @@ RETRY_STATUSES = {429, 500, 502, 503, 504}
 STREAM_CHUNK = 64 * 1024
 
 
-def connect(options: ConnectionOptions) -> "KubeCluster":
+def connect(options: ConnectionOptions, *, trace: Optional[Callable[[str], None]] = None) -> "KubeCluster":
     """Resolve the kubeconfig like kubectl and return a Cluster for it.
 
-    Nothing is sent to the server until the first call.
+    Nothing is sent to the server until the first call. ``trace`` receives one line
+    per request (method, URL, status, milliseconds) and per retry, like kubectl -v=6.
     """
+    if options.request_timeout is not None and options.request_timeout < 0:
+        raise UsageError(f"invalid --request-timeout {options.request_timeout:g}: expected seconds >= 0 (0 waits forever)")
     modules = client_import.load()
-    return KubeCluster(resolve(options, modules), options.request_timeout, modules)
+    cluster = KubeCluster(resolve(options, modules), options.request_timeout, modules)
+    if trace is not None:
+        cluster.trace = trace
+        files = ", ".join(cluster.kubeconfig_files) or "in-cluster service account"
+        trace(f'context "{cluster.context_name}" ({files}), server {cluster.host}, namespace "{cluster.namespace}"')
+    return cluster
 
 
 class KubeCluster:
@@ -70,6 +78,8 @@ class KubeCluster:
         self._stats_lock = threading.Lock()
         #: Replaceable in tests to observe backoff without waiting.
         self.sleep: Callable[[float], None] = time.sleep
+        #: Receives a line per request and retry (``connect(trace=...)``).
+        self.trace: Optional[Callable[[str], None]] = None
 
     # -- the Cluster interface ---------------------------------------------------------
 
@@ -139,7 +149,7 @@ class KubeCluster:
                 if not is_dropped_connection(exc) or resumes >= READ_RETRIES or not last_rv:
                     raise from_transport(exc, op, self.host, None) from None
                 resumes += 1
-                self.sleep(_backoff(resumes))
+                self._retry("GET", kind.path(ns), f"a dropped watch, from resourceVersion {last_rv}", _backoff(resumes))
             finally:
                 response.release_conn() if response.isclosed() else response.close()
 
@@ -301,6 +311,7 @@ class KubeCluster:
         while True:
             attempt += 1
             self._count(op.verb)
+            started = time.monotonic()
             try:
                 response = self._pool.request(
                     method, url, body=data, headers=self._headers(accept, content_type),
@@ -311,11 +322,14 @@ class KubeCluster:
                         return response.read()
                     finally:
                         response.release_conn()
+                        self._trace_request(method, url, response.status, started)
             except Exception as exc:
+                self._trace_request(method, url, f"failed ({type(exc).__name__})", started)
                 if idempotent and attempt <= READ_RETRIES and is_dropped_connection(exc):
-                    self.sleep(_backoff(attempt))
+                    self._retry(method, url, "a dropped connection", _backoff(attempt))
                     continue
                 raise from_transport(exc, op, self.host, self.request_timeout) from None
+            self._trace_request(method, url, response.status, started)
             if 200 <= response.status < 300:
                 return response
             try:
@@ -326,9 +340,18 @@ class KubeCluster:
                 response.release_conn()
             if idempotent and attempt <= READ_RETRIES and response.status in RETRY_STATUSES:
                 retry_after = _retry_after(response.headers.get("Retry-After"))
-                self.sleep(retry_after if retry_after is not None else _backoff(attempt))
+                self._retry(method, url, f"status {response.status}", retry_after if retry_after is not None else _backoff(attempt))
                 continue
             raise from_response(response.status, error_body, op, context=self.context_name)
+
+    def _trace_request(self, method: str, url: str, status: Any, started: float) -> None:
+        if self.trace is not None:
+            self.trace(f"{method} {url} {status} in {(time.monotonic() - started) * 1000:.0f} ms")
+
+    def _retry(self, method: str, url: str, cause: str, delay: float) -> None:
+        if self.trace is not None:
+            self.trace(f"retrying {method} {url} in {delay:.1f} s after {cause}")
+        self.sleep(delay)
 
     def _json(self, method: str, path: str, op: Operation, **kwargs: Any) -> Any:
         raw = self._send(method, path, op, **kwargs)

@@ -114,3 +114,24 @@ def test_tls_verification_failure(live_cli, tmp_path_factory, tmp_path):
 def test_missing_context(live_cli, api_server):
     result = live_cli(["get", "--context", "prod"])
     assert_one_error(result, ExitCode.CLUSTER, 'error: context "prod" not found in kubeconfig')
+
+
+def test_verbose_traces_requests_and_retries(api_server, live_cli):
+    api_server.seed(GRAPH)
+    api_server.inject("GET", "dynamographdeployments", 503, headers={"Retry-After": "0"})
+    result = live_cli(["get", "-n", "dynamo", "-v"])
+    assert result.exit_code == 0, result.stderr
+    debug = [line for line in result.stderr.splitlines() if line.startswith("debug: ")]
+    assert debug[0].startswith('debug: context "fakeapi" (')
+    path = f"{api_server.url}/apis/nvidia.com/v1alpha1/namespaces/dynamo/dynamographdeployments"
+    assert any(line.startswith(f"debug: GET {path} 503 in ") for line in debug)
+    assert f"debug: retrying GET {path} in 0.0 s after status 503" in debug
+    assert any(line.startswith(f"debug: GET {path} 200 in ") for line in debug)
+    quiet = live_cli(["get", "-n", "dynamo"])
+    assert "debug:" not in quiet.stderr
+
+
+def test_negative_request_timeout_is_a_usage_error(api_server, live_cli):
+    result = live_cli(["get", "--request-timeout", "-1"])
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr.startswith("error: invalid --request-timeout -1: expected seconds >= 0")

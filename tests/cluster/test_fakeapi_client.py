@@ -367,3 +367,22 @@ def test_unsupported_field_selector_is_400(api_server, api):
         k8s.CoreV1Api(api).list_namespaced_config_map("dynamo", field_selector="data.x=1")
     assert json.loads(raised.value.body)["message"] == "field label not supported: data.x"
     assert k8s.CoreV1Api(api).list_namespaced_pod("dynamo", field_selector="status.phase=Running,spec.nodeName=n").items == []
+
+
+def test_filtered_watch_sees_objects_enter_and_leave(api_server, api):
+    from tests.fakeapi.objects import pod
+
+    api_server.seed(pod("web-1", "dynamo", labels={"app": "web"}))
+    listed = k8s.CoreV1Api(api).list_namespaced_pod("dynamo", label_selector="app=web")
+    moved = api_server.get_object("v1", "Pod", "dynamo", "web-1")
+    api_server.update_object({**moved, "metadata": {**moved["metadata"], "labels": {"app": "other"}}})
+    api_server.update_object({**moved, "metadata": {**moved["metadata"], "labels": {"app": "web"}}})
+    response = api.call_api(
+        "/api/v1/namespaces/dynamo/pods", "GET", query_params=[
+            ("watch", "true"), ("labelSelector", "app=web"), ("resourceVersion", listed.metadata.resource_version),
+            ("timeoutSeconds", "1"), ("allowWatchBookmarks", "true"),
+        ], _preload_content=False, _return_http_data_only=True,
+    )
+    events = [json.loads(line) for line in response.data.splitlines()]
+    assert [e["type"] for e in events] == ["DELETED", "ADDED", "BOOKMARK"]
+    assert events[-1]["object"]["metadata"]["resourceVersion"] == events[1]["object"]["metadata"]["resourceVersion"]

@@ -415,3 +415,10 @@ def test_proxy_not_found_names_service_or_path(api_server, cluster):
     with pytest.raises(ClusterError) as raised:
         b"".join(cluster.proxy_get("source-controller", "x", namespace="flux-system"))
     assert str(raised.value) == 'forbidden: RBAC does not allow you to get services/proxy "source-controller" in namespace "flux-system"'
+
+
+def test_watch_hides_bookmarks(api_server, cluster):
+    api_server.seed(GRAPH)
+    events = list(cluster.watch(kinds.DGD, timeout_seconds=1))
+    assert [(e.type, e.object["metadata"]["name"]) for e in events] == [("ADDED", "llm")]
+    assert api_server.requests_for("watch")[0].query["allowWatchBookmarks"] == "true"

@@ -402,10 +402,16 @@ class Handler(BaseHTTPRequestHandler):
                     pending = store.events_after(cursor, route.kind, route.namespace)
             for event in pending:
                 cursor = event.rv
-                if match(event.object):
-                    self._chunk(json.dumps({"type": event.type, "object": event.object}).encode() + b"\n")
+                event_type = _filtered_type(event, match)
+                if event_type:
+                    self._chunk(json.dumps({"type": event_type, "object": event.object}).encode() + b"\n")
             if not pending and self._client_gone():
                 raise _Dropped()
+        if _truthy(query.get("allowWatchBookmarks")) and not store.stopping:
+            # The real server sends a bookmark with the current resourceVersion before a
+            # watch times out, so that the client can resume from there.
+            bookmark = {"kind": route.kind.kind, "apiVersion": route.kind.api_version, "metadata": {"resourceVersion": str(cursor)}}
+            self._chunk(json.dumps({"type": "BOOKMARK", "object": bookmark}).encode() + b"\n")
         self._end_stream()
 
     def _watch_error(self, status: Dict[str, Any]) -> None:
@@ -691,6 +697,18 @@ def _validate(kind: ResourceKind, obj: Dict[str, Any]) -> None:
             "message": f"Invalid value: {json.dumps(replicas)}: must be greater than or equal to 0",
             "field": "spec.replicas",
         }])
+
+
+def _filtered_type(event: Any, match) -> Optional[str]:
+    """Return the event type a filtered watch sends, as the real server does: an object
+    that starts matching the selectors is ADDED, one that stops matching is DELETED."""
+    matches = match(event.object)
+    if event.type != "MODIFIED" or event.previous is None:
+        return event.type if matches else None
+    matched = match(event.previous)
+    if matches:
+        return "MODIFIED" if matched else "ADDED"
+    return "DELETED" if matched else None
 
 
 def _waiting_reason(pod: Dict[str, Any], container: str) -> Optional[str]:

@@ -72,6 +72,7 @@ class Event:
     kind: ResourceKind
     namespace: str
     object: Object
+    previous: Optional[Object] = None  # the object before a MODIFIED event
 
 
 @dataclass
@@ -106,10 +107,10 @@ class Store:
         self.rv += 1
         return self.rv
 
-    def _emit(self, event_type: str, kind: ResourceKind, namespace: str, obj: Object, rv: int) -> None:
+    def _emit(self, event_type: str, kind: ResourceKind, namespace: str, obj: Object, rv: int, previous: Optional[Object] = None) -> None:
         if len(self.history) == self.history.maxlen:
             self.compacted_rv = max(self.compacted_rv, self.history[0].rv)
-        self.history.append(Event(rv, event_type, kind, namespace, copy.deepcopy(obj)))
+        self.history.append(Event(rv, event_type, kind, namespace, copy.deepcopy(obj), copy.deepcopy(previous)))
         self.cond.notify_all()
 
     @staticmethod
@@ -181,7 +182,7 @@ class Store:
             rv = self._next_rv()
             meta["resourceVersion"] = str(rv)
             self.objects[key] = obj
-            self._emit("MODIFIED" if old is not None else "ADDED", kind, namespace, obj, rv)
+            self._emit("MODIFIED" if old is not None else "ADDED", kind, namespace, obj, rv, old)
             return copy.deepcopy(obj)
 
     def create(self, kind: ResourceKind, namespace: Optional[str], obj: Object, *, manager: str, dry_run: bool = False) -> Object:
@@ -275,7 +276,7 @@ class Store:
             rv = self._next_rv()
             meta["resourceVersion"] = str(rv)
             self.objects[key] = new
-            self._emit("MODIFIED", kind, key[1], new, rv)
+            self._emit("MODIFIED", kind, key[1], new, rv, old)
             return copy.deepcopy(new)
 
     def delete(self, kind: ResourceKind, namespace: Optional[str], name: str, *, dry_run: bool = False) -> Object:
