@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from kubectl_dynamo.api import kinds
+from kubectl_dynamo.api.labels import LAST_APPLIED_GENERATION
 from kubectl_dynamo.api.load import Document, load_documents
 from kubectl_dynamo.diff.compare import IgnoreRule, compare
 from kubectl_dynamo.diff.live import LiveChildren, ResolvedSettings, fetch_children, resolve_settings
@@ -217,7 +218,7 @@ def _explain_causes(entries: List[ObjectDiff], rendered: List[Object], live: Liv
 def _edited_generation(obj: Object) -> Optional[Tuple[int, int]]:
     """Return (generation, last-applied-generation) when the first is newer, as the operator checks it."""
     metadata = obj.get("metadata") or {}
-    applied = (metadata.get("annotations") or {}).get("nvidia.com/last-applied-generation")
+    applied = (metadata.get("annotations") or {}).get(LAST_APPLIED_GENERATION)
     generation = metadata.get("generation")
     try:
         applied_number = int(applied)

@@ -16,12 +16,12 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from kubectl_dynamo.api import kinds
 from kubectl_dynamo.api.kinds import ResourceKind, kind_for
+from kubectl_dynamo.api.labels import GRAPH
 from kubectl_dynamo.diff.normalize import object_key
 from kubectl_dynamo.errors import ClusterError
 
 Object = Dict[str, Any]
 
-GRAPH_LABEL = "nvidia.com/dynamo-graph-deployment-name"
 OPERATOR_SELECTOR = "control-plane=controller-manager,app.kubernetes.io/name=dynamo-operator"
 OPERATOR_CONTAINER = "manager"
 _OWNER_KINDS = frozenset({"DynamoGraphDeployment", "DynamoComponentDeployment"})
@@ -54,13 +54,13 @@ def fetch_children(cluster, namespace: str, graph: str, rendered: List[Object], 
         if kind is None:
             continue
         labels = (obj.get("metadata") or {}).get("labels") or {}
-        if labels.get(GRAPH_LABEL) == graph:
+        if labels.get(GRAPH) == graph:
             by_label.setdefault(kind.kind, kind)
         else:
             by_name.setdefault(kind.kind, kind)
             wanted_names.setdefault(kind.kind, set()).add((obj.get("metadata") or {}).get("name"))
     rendered_kinds = {obj.get("kind") for obj in rendered}
-    requests = [(kind, f"{GRAPH_LABEL}={graph}", kind.kind in rendered_kinds) for kind in by_label.values()]
+    requests = [(kind, f"{GRAPH}={graph}", kind.kind in rendered_kinds) for kind in by_label.values()]
     requests += [(kind, None, True) for kind in by_name.values() if kind.kind not in by_label]
 
     # The lists are independent, so they run side by side. Results are merged in request order.

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable, Dict, Optional
 
+from kubectl_dynamo.api import labels
 from kubectl_dynamo.diff.quantity import same_quantity
 
 Object = Dict[str, Any]
@@ -31,15 +32,14 @@ _METADATA_DROPPED = (
 # Annotations written by the operator's apply step, kubectl, the Deployment controller,
 # the DGD conversion (``nvidia.com/dgd-*``) and the PVC binder.
 _ANNOTATIONS_DROPPED = (
-    "nvidia.com/last-applied-hash",
-    "nvidia.com/last-applied-generation",
+    labels.LAST_APPLIED_HASH,
+    labels.LAST_APPLIED_GENERATION,
     "kubectl.kubernetes.io/last-applied-configuration",
     "deployment.kubernetes.io/revision",
 )
 _ANNOTATION_PREFIXES_DROPPED = (
     "nvidia.com/dgd-", "pv.kubernetes.io/", "volume.beta.kubernetes.io/", "volume.kubernetes.io/",
 )
-HASH_ANNOTATION = "nvidia.com/last-applied-hash"
 
 # Keys whose empty map is meaningful (``emptyDir: {}`` selects the volume type).
 _KEEP_EMPTY = frozenset({"emptyDir"})
@@ -433,5 +433,5 @@ def live_hash(obj: Optional[Object]) -> Optional[str]:
     """Return an object's ``nvidia.com/last-applied-hash`` annotation, or None."""
     if not obj:
         return None
-    return ((obj.get("metadata") or {}).get("annotations") or {}).get(HASH_ANNOTATION)
+    return ((obj.get("metadata") or {}).get("annotations") or {}).get(labels.LAST_APPLIED_HASH)
 

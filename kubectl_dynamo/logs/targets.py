@@ -21,13 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from kubectl_dynamo.api.labels import COMPONENT, COMPONENT_TYPE, GRAPH, SUB_COMPONENT_TYPE
 from kubectl_dynamo.errors import NotFoundError
 from kubectl_dynamo.logs.request import MAIN_CONTAINER, LogsRequest
 
-GRAPH_LABEL = "nvidia.com/dynamo-graph-deployment-name"
-SERVICE_LABEL = "nvidia.com/dynamo-component"
-TYPE_LABEL = "nvidia.com/dynamo-component-type"
-SUB_TYPE_LABEL = "nvidia.com/dynamo-sub-component-type"
 #: The annotation kubectl reads to choose a pod's default container.
 DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
 
@@ -40,7 +37,7 @@ Object = Dict[str, Any]
 
 def graph_selector(graph: str) -> str:
     """Return the label selector of every pod of a graph."""
-    return f"{GRAPH_LABEL}={graph}"
+    return f"{GRAPH}={graph}"
 
 
 @dataclass(frozen=True)
@@ -120,14 +117,14 @@ def type_matches(types: Sequence[str], component_type: str, sub_component_type: 
 
 def pod_service(pod: Object) -> str:
     labels = (pod.get("metadata") or {}).get("labels") or {}
-    return labels.get(SERVICE_LABEL) or UNKNOWN_SERVICE
+    return labels.get(COMPONENT) or UNKNOWN_SERVICE
 
 
 def pod_types(pod: Object, services: Mapping[str, GraphService]) -> Tuple[str, str]:
     """Return a pod's component and sub-component type, from its labels, else from its graph service."""
     labels = (pod.get("metadata") or {}).get("labels") or {}
-    component_type = labels.get(TYPE_LABEL, "")
-    sub_component_type = labels.get(SUB_TYPE_LABEL, "")
+    component_type = labels.get(COMPONENT_TYPE, "")
+    sub_component_type = labels.get(SUB_COMPONENT_TYPE, "")
     service = services.get(pod_service(pod))
     if service is not None:
         component_type = component_type or service.component_type

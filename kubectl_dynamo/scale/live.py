@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, List, Optional, Sequence
 
+from kubectl_dynamo.api import labels
 from kubectl_dynamo.api.kinds import DGD, DGDSA, HPA
 from kubectl_dynamo.errors import ClusterError, ConflictError, NotFoundError
 from kubectl_dynamo.scale import rules
@@ -74,7 +75,7 @@ def read_state(cluster, namespace: str, name: str, events: Events) -> LiveState:
 
     adapters: Optional[List[dict]]
     try:
-        adapters = cluster.list(DGDSA, namespace, label_selector=f"{rules.GRAPH_LABEL}={name}").items
+        adapters = cluster.list(DGDSA, namespace, label_selector=f"{labels.GRAPH}={name}").items
     except NotFoundError:
         # The adapter CRD is not installed: an operator from before scaling adapters, so the graph owns every count.
         adapters = []

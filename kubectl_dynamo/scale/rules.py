@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Optional
 
-Object = Dict[str, Any]
+from kubectl_dynamo.api.labels import COMPONENT, GRAPH
 
-GRAPH_LABEL = "nvidia.com/dynamo-graph-deployment-name"
-COMPONENT_LABEL = "nvidia.com/dynamo-component"
+Object = Dict[str, Any]
 
 #: The CRD default of ``multinode.nodeCount`` (minimum 2) at Dynamo 0.8.0.
 DEFAULT_NODE_COUNT = 2
@@ -90,7 +89,7 @@ def adapter_for(adapters: Iterable[Object], graph: str, service: str) -> Optiona
         if ref.get("name") == graph and ref.get("serviceName") == service:
             return adapter
         labels = meta.get("labels") or {}
-        if not ref and labels.get(GRAPH_LABEL) == graph and labels.get(COMPONENT_LABEL) == service:
+        if not ref and labels.get(GRAPH) == graph and labels.get(COMPONENT) == service:
             return adapter
     return None
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from kubectl_dynamo.status import labels as L
+from kubectl_dynamo.api import labels as L
 from kubectl_dynamo.status.model import (
     EventInfo,
     FluxInfo,

@@ -16,7 +16,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tupl
 from kubectl_dynamo.api import kinds
 from kubectl_dynamo.api.kinds import ResourceKind
 from kubectl_dynamo.errors import NotFoundError
-from kubectl_dynamo.status import labels as L
+from kubectl_dynamo.api import labels as L
 from kubectl_dynamo.status.build import DCD_KINDS, GROVE_KINDS, GraphSnapshot, node_count, service_specs
 
 Object = Dict

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
+from kubectl_dynamo.api.labels import LAST_APPLIED_GENERATION
+
 Object = Dict[str, Any]
 
 
@@ -119,11 +121,6 @@ class Assessment:
     failed_for_good: bool = False
     # The spec was changed by someone other than the operator since its last apply.
     edited_outside_operator: bool = False
-
-
-# Stamped by the operator's sync on every child it creates or updates (resource.go,
-# Dynamo 0.8.0): the child's metadata.generation right after that write.
-LAST_APPLIED_GENERATION = "nvidia.com/last-applied-generation"
 
 
 def edited_outside_operator(obj: Object) -> bool:

@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 
 import pytest
 
+from kubectl_dynamo.api import labels
 from kubectl_dynamo.api.kinds import DGD, DGDSA
 from kubectl_dynamo.errors import ExitCode, NotFoundError, UsageError
-from kubectl_dynamo.scale import rules
 from kubectl_dynamo.scale.plan import ADAPTER, GRAPH, PreconditionFailed, json_pointer, plan_scale
 from kubectl_dynamo.scale.request import parse_targets, resolve_service, resolve_targets
 
@@ -26,7 +26,7 @@ def adapter(service, replicas, *, rv="7", graph_name="demo", **status):
     return {
         "metadata": {
             "name": f"{graph_name}-{service.lower()}", "namespace": "ml", "resourceVersion": rv,
-            "labels": {rules.GRAPH_LABEL: graph_name, rules.COMPONENT_LABEL: service},
+            "labels": {labels.GRAPH: graph_name, labels.COMPONENT: service},
         },
         "spec": {"replicas": replicas, "dgdRef": {"name": graph_name, "serviceName": service}},
         "status": status,

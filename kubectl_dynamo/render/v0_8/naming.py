@@ -11,18 +11,20 @@ from __future__ import annotations
 import hashlib
 from typing import Any, Dict, Mapping, Optional
 
+from kubectl_dynamo.api import labels as api_labels
+
 GROUP = "nvidia.com"
 API_VERSION = "nvidia.com/v1alpha1"
 DGD_KIND = "DynamoGraphDeployment"
 DCD_KIND = "DynamoComponentDeployment"
 DGDSA_KIND = "DynamoGraphDeploymentScalingAdapter"
 
-# Labels the operator writes.
-LABEL_COMPONENT = "nvidia.com/dynamo-component"
+# Labels the operator writes. Those that other commands read are defined in api/labels.py.
+LABEL_COMPONENT = api_labels.COMPONENT
 LABEL_NAMESPACE = "nvidia.com/dynamo-namespace"
-LABEL_GRAPH = "nvidia.com/dynamo-graph-deployment-name"
-LABEL_COMPONENT_TYPE = "nvidia.com/dynamo-component-type"
-LABEL_SUB_COMPONENT_TYPE = "nvidia.com/dynamo-sub-component-type"
+LABEL_GRAPH = api_labels.GRAPH
+LABEL_COMPONENT_TYPE = api_labels.COMPONENT_TYPE
+LABEL_SUB_COMPONENT_TYPE = api_labels.SUB_COMPONENT_TYPE
 LABEL_SELECTOR = "nvidia.com/selector"
 LABEL_DEPLOYMENT_TARGET_TYPE = "nvidia.com/dynamo-deployment-target-type"
 LABEL_METRICS_ENABLED = "nvidia.com/metrics-enabled"
@@ -34,7 +36,7 @@ LABEL_COMPONENT_POD = "nvidia.com/dynamo-component-pod"
 LABEL_KAI_QUEUE = "kai.scheduler/queue"
 
 # Annotations users set on a DGD or a service, and those the operator writes.
-ANNOTATION_ENABLE_GROVE = "nvidia.com/enable-grove"
+ANNOTATION_ENABLE_GROVE = api_labels.ENABLE_GROVE
 ANNOTATION_ENABLE_METRICS = "nvidia.com/enable-metrics"
 ANNOTATION_DISCOVERY_BACKEND = "nvidia.com/dynamo-discovery-backend"
 ANNOTATION_KAI_QUEUE = "nvidia.com/kai-scheduler-queue"
@@ -42,8 +44,8 @@ ANNOTATION_BASE_MODEL = "nvidia.com/dynamo-base-model"
 ANNOTATION_DISABLE_PULL_SECRET_DISCOVERY = "nvidia.com/disable-image-pull-secret-discovery"
 ANNOTATION_STEALING_TRAFFIC = "nvidia.com/enable-stealing-traffic-debug-mode"
 ANNOTATION_DEBUG_MODE = "nvidia.com/enable-debug-mode"
-ANNOTATION_LAST_APPLIED_HASH = "nvidia.com/last-applied-hash"
-ANNOTATION_LAST_APPLIED_GENERATION = "nvidia.com/last-applied-generation"
+ANNOTATION_LAST_APPLIED_HASH = api_labels.LAST_APPLIED_HASH
+ANNOTATION_LAST_APPLIED_GENERATION = api_labels.LAST_APPLIED_GENERATION
 
 # Component types with their own defaults; anything else gets the bare base container.
 FRONTEND = "frontend"
