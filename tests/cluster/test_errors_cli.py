@@ -135,3 +135,14 @@ def test_negative_request_timeout_is_a_usage_error(api_server, live_cli):
     result = live_cli(["get", "--request-timeout", "-1"])
     assert result.exit_code == ExitCode.USAGE
     assert result.stderr.startswith("error: invalid --request-timeout -1: expected seconds >= 0")
+
+
+def test_conflicting_write_is_exit_3(api_server, live_cli):
+    api_server.seed(GRAPH)
+    api_server.inject("PATCH", "dynamographdeployments/llm$", 409, count=10)
+    result = live_cli(["scale", "llm", "Frontend=3", "-n", "dynamo"])
+    assert result.exit_code == ExitCode.CLUSTER
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ")
+    assert "nothing was written" in result.stderr.splitlines()[0]

@@ -59,7 +59,10 @@ def test_create_answers_201_with_server_fields(api_server, api):
     body = {"apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoGraphDeployment", "metadata": {"name": "g"}, "spec": {"services": {}}}
     created = crd(api).create_namespaced_custom_object("nvidia.com", "v1alpha1", "dynamo", "dynamographdeployments", body)
     meta = created["metadata"]
-    assert meta["uid"] and meta["creationTimestamp"] and meta["generation"] == 1 and meta["resourceVersion"]
+    assert meta["uid"]
+    assert meta["creationTimestamp"]
+    assert meta["generation"] == 1
+    assert meta["resourceVersion"]
     assert api_server.requests_for("create")[0].status == 201
     with pytest.raises(k8s.ApiException) as raised:
         crd(api).create_namespaced_custom_object("nvidia.com", "v1alpha1", "dynamo", "dynamographdeployments", body)
@@ -72,7 +75,8 @@ def test_create_in_missing_namespace_is_404(api):
     with pytest.raises(k8s.ApiException) as raised:
         k8s.CoreV1Api(api).create_namespaced_config_map("nowhere", body)
     status = json.loads(raised.value.body)
-    assert raised.value.status == 404 and status["message"] == 'namespaces "nowhere" not found'
+    assert raised.value.status == 404
+    assert status["message"] == 'namespaces "nowhere" not found'
 
 
 def test_list_has_kind_and_selectors_filter(api_server, api):
@@ -80,7 +84,8 @@ def test_list_has_kind_and_selectors_filter(api_server, api):
     listed = crd(api).list_namespaced_custom_object(
         "nvidia.com", "v1alpha1", "dynamo", "dynamographdeployments", label_selector="kustomize.toolkit.fluxcd.io/name=apps"
     )
-    assert listed["kind"] == "DynamoGraphDeploymentList" and listed["apiVersion"] == "nvidia.com/v1alpha1"
+    assert listed["kind"] == "DynamoGraphDeploymentList"
+    assert listed["apiVersion"] == "nvidia.com/v1alpha1"
     assert listed["metadata"]["resourceVersion"]
     assert [o["metadata"]["name"] for o in listed["items"]] == ["llm"]
     set_based = crd(api).list_cluster_custom_object("nvidia.com", "v1alpha1", "dynamographdeployments", label_selector="team in (b,c)")
@@ -91,7 +96,7 @@ def test_list_has_kind_and_selectors_filter(api_server, api):
     assert [o["metadata"]["name"] for o in by_name["items"]] == ["other"]
 
 
-def test_seed_keeps_status_and_generation_bumps_on_spec_only(api_server, api):
+def test_generation_bumps_on_spec_only(api_server, api):
     api_server.seed(DGD_YAML)
     objects = crd(api)
     got = objects.get_namespaced_custom_object("nvidia.com", "v1alpha1", "dynamo", "dynamographdeployments", "llm")
@@ -119,7 +124,7 @@ def test_json_patch_needs_its_content_type(api_server, api):
     api_server.seed(DGD_YAML)
     operations = [{"op": "replace", "path": "/spec/services/Frontend/replicas", "value": 3}]
     with pytest.raises(k8s.ApiException) as raised:
-        # The client sends a merge-patch content type by default: the real server answers 422.
+        # The client sends a merge-patch content type by default, which the real server rejects with 422.
         crd(api).patch_namespaced_custom_object("nvidia.com", "v1alpha1", "dynamo", "dynamographdeployments", "llm", operations)
     assert raised.value.status == 422
     patched = api.call_api(
@@ -145,11 +150,14 @@ def test_scale_subresource_only_where_declared(api_server, api):
     api_server.seed(DEPLOYMENT, DGD_YAML)
     apps = k8s.AppsV1Api(api)
     scale = apps.read_namespaced_deployment_scale("web", "dynamo")
-    assert scale.kind == "Scale" and scale.api_version == "autoscaling/v1" and scale.spec.replicas == 1
+    assert scale.kind == "Scale"
+    assert scale.api_version == "autoscaling/v1"
+    assert scale.spec.replicas == 1
     assert scale.status.selector == "app=web"
     apps.patch_namespaced_deployment_scale("web", "dynamo", {"spec": {"replicas": 4}})
     deployment = api_server.get_object("apps/v1", "Deployment", "dynamo", "web")
-    assert deployment["spec"]["replicas"] == 4 and deployment["metadata"]["generation"] == 2
+    assert deployment["spec"]["replicas"] == 4
+    assert deployment["metadata"]["generation"] == 2
     with pytest.raises(k8s.ApiException) as raised:
         crd(api).get_namespaced_custom_object_scale("nvidia.com", "v1alpha1", "dynamo", "dynamographdeployments", "llm")
     assert raised.value.status == 404
@@ -214,7 +222,7 @@ POD = {
 }
 
 
-def test_logs_are_text_plain_with_tail_since_and_timestamps(api_server, api):
+def test_logs_text_plain_and_filters(api_server, api):
     api_server.seed(POD)
     api_server.set_logs("dynamo", "web-1", "main", [
         "2026-01-01T00:00:00.000000001Z one", "2026-01-01T00:00:01Z two", "2026-01-01T00:00:02Z three",
@@ -231,7 +239,7 @@ def test_logs_are_text_plain_with_tail_since_and_timestamps(api_server, api):
     assert response.data == b"two\nthree\n"
 
 
-def test_logs_need_a_container_when_the_pod_has_several(api_server, api):
+def test_logs_need_container_name(api_server, api):
     api_server.seed(POD)
     with pytest.raises(k8s.ApiException) as raised:
         k8s.CoreV1Api(api).read_namespaced_pod_log("web-1", "dynamo")
@@ -294,7 +302,8 @@ def test_injected_faults_and_request_log(api_server, api):
     api_server.inject("GET", r"/dynamographdeployments/llm$", 429)
     with pytest.raises(urllib.error.HTTPError) as raised:
         urllib.request.urlopen(api_server.url + "/apis/nvidia.com/v1alpha1/namespaces/dynamo/dynamographdeployments/llm")
-    assert raised.value.code == 429 and raised.value.headers["Retry-After"] == "1"
+    assert raised.value.code == 429
+    assert raised.value.headers["Retry-After"] == "1"
     # Each fault fires only count times.
     assert crd(api).get_namespaced_custom_object("nvidia.com", "v1alpha1", "dynamo", "dynamographdeployments", "llm")
     verbs = [(r.verb, r.status) for r in api_server.requests_for(path_regex="dynamographdeployments")]

@@ -63,7 +63,8 @@ def test_server_side_apply_then_create_conflict(kubectl, api_server, tmp_path):
     stored = api_server.get_object("nvidia.com/v1alpha1", "DynamoGraphDeployment", "dynamo", "llm")
     assert [(e["manager"], e["operation"]) for e in stored["metadata"]["managedFields"]] == [("kubectl", "Apply")]
     again = kubectl_run(kubectl, api_server, "create", "--validate=false", "-f", str(manifest))
-    assert again.exit_code == 1 and "Error from server (AlreadyExists)" in again.stderr
+    assert again.exit_code == 1
+    assert "Error from server (AlreadyExists)" in again.stderr
 
 
 def test_scale_deployment_and_refuse_graph(kubectl, api_server):
@@ -72,9 +73,11 @@ def test_scale_deployment_and_refuse_graph(kubectl, api_server):
     assert scaled.exit_code == 0, scaled.stderr
     assert api_server.get_object("apps/v1", "Deployment", "dynamo", "web")["spec"]["replicas"] == 3
     scale_requests = api_server.requests_for(path_regex="/scale$")
-    assert scale_requests and all("fieldManager" not in r.query for r in scale_requests)
+    assert scale_requests
+    assert all("fieldManager" not in r.query for r in scale_requests)
     refused = kubectl_run(kubectl, api_server, "scale", "dgd/llm", "--replicas=3", "-n", "dynamo")
-    assert refused.exit_code == 1 and "NotFound" in refused.stderr
+    assert refused.exit_code == 1
+    assert "NotFound" in refused.stderr
 
 
 def test_logs_follow_streams_until_the_container_stops(kubectl, api_server):
@@ -127,7 +130,8 @@ def test_kubectl_dispatches_a_live_command(kubectl, api_server, plugin_env):
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip() == "dynamographdeployment.nvidia.com/llm"
     lists = api_server.requests_for("list", path_regex="/namespaces/dynamo/dynamographdeployments$")
-    assert lists and lists[0].user_agent.startswith("kubectl-dynamo/")
+    assert lists
+    assert lists[0].user_agent.startswith("kubectl-dynamo/")
     missing = run_process([kubectl, "dynamo", "get", "nope", "-n", "dynamo"], env)
     assert missing.exit_code == 4
     assert "Traceback" not in missing.stderr

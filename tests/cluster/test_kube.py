@@ -95,7 +95,8 @@ def test_scale_subresource(api_server, cluster):
     api_server.seed(DEPLOYMENT, GRAPH)
     assert cluster.get_scale(kinds.DEPLOYMENT, "web")["spec"]["replicas"] == 1
     scaled = cluster.set_scale(kinds.DEPLOYMENT, "web", 5)
-    assert scaled["kind"] == "Scale" and scaled["spec"]["replicas"] == 5
+    assert scaled["kind"] == "Scale"
+    assert scaled["spec"]["replicas"] == 5
     with pytest.raises(ClusterError, match="has no /scale subresource"):
         cluster.get_scale(kinds.DGD, "llm")
     with pytest.raises(ClusterError) as invalid:
@@ -171,7 +172,8 @@ def test_events_and_proxy(api_server, cluster):
 
 def test_api_groups_and_stats(cluster):
     groups = cluster.api_groups()
-    assert "nvidia.com" in groups and "source.toolkit.fluxcd.io" in groups
+    assert "nvidia.com" in groups
+    assert "source.toolkit.fluxcd.io" in groups
     cluster.list(kinds.DGD)
     assert cluster.stats.by_verb == {"get": 1, "list": 1}
     assert cluster.stats.total == 2
@@ -382,7 +384,8 @@ def test_not_found_names_the_object_and_suggests_namespaces(api_server, cluster)
     with pytest.raises(NotFoundError) as raised:
         cluster.get(kinds.DGD, "nope")
     assert str(raised.value) == 'dynamographdeployments.nvidia.com "nope" in namespace "dynamo" not found'
-    assert "-n NAMESPACE" in raised.value.hint and "-A" in raised.value.hint
+    assert "-n NAMESPACE" in raised.value.hint
+    assert "-A" in raised.value.hint
     assert raised.value.exit_code == 4
     with pytest.raises(NotFoundError) as raised:
         cluster.create(kinds.CONFIG_MAP, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}, namespace="nowhere")

@@ -57,7 +57,8 @@ def deployment(name, replicas=1, labels=None):
 def test_create_get_list_with_selectors(real):
     cluster, namespace = real
     created = cluster.create(kinds.CONFIG_MAP, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "labels": {"team": "x"}}}, namespace)
-    assert created["metadata"]["uid"] and created["metadata"]["resourceVersion"]
+    assert created["metadata"]["uid"]
+    assert created["metadata"]["resourceVersion"]
     cluster.create(kinds.CONFIG_MAP, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b", "labels": {"team": "y"}}}, namespace)
     assert cluster.get(kinds.CONFIG_MAP, "a", namespace)["metadata"]["labels"] == {"team": "x"}
     selected = cluster.list(kinds.CONFIG_MAP, namespace, label_selector="team in (y,z)")

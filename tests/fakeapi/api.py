@@ -297,7 +297,7 @@ class FakeApiServer:
         self._token = token
 
     def inject(self, method: str, path_regex: str, status: int, count: int = 1, body: Any = None, headers: Optional[Dict[str, str]] = None) -> None:
-        """Answer ``status`` to the next ``count`` requests whose method (or ``*``) and path
+        """Return ``status`` to the next ``count`` requests whose method (or ``*``) and path
         match. Without ``body`` the server writes a realistic Status (for 403 the RBAC
         message naming verb, resource and namespace; 429 carries ``Retry-After: 1``)."""
         self._add(Fault("status", method.upper(), re.compile(path_regex), count, status=status, body=body, headers=dict(headers or {})))
@@ -308,7 +308,7 @@ class FakeApiServer:
         self._add(Fault("drop", method.upper(), re.compile(path_regex), count, after_bytes=after_bytes))
 
     def delay(self, method: str, path_regex: str, seconds: float, count: int = 1) -> None:
-        """Wait ``seconds`` before answering the next ``count`` matching requests."""
+        """Wait ``seconds`` before responding to the next ``count`` matching requests."""
         self._add(Fault("delay", method.upper(), re.compile(path_regex), count, seconds=seconds))
 
     def expire_watch(self, path_regex: str = ".", count: int = 1) -> None:
