@@ -425,3 +425,21 @@ def test_watch_hides_bookmarks(api_server, cluster):
     events = list(cluster.watch(kinds.DGD, timeout_seconds=1))
     assert [(e.type, e.object["metadata"]["name"]) for e in events] == [("ADDED", "llm")]
     assert api_server.requests_for("watch")[0].query["allowWatchBookmarks"] == "true"
+
+
+def test_relative_certificate_paths_resolve_next_to_kubeconfig(tmp_path, pki, monkeypatch):
+    tls = TLSFiles(cert=pki.server_cert, key=pki.server_key, ca=pki.ca, client_ca=pki.ca)
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    for source, name in ((pki.ca, "ca.crt"), (pki.client_cert, "user.crt"), (pki.client_key, "user.key")):
+        (config_dir / name).write_bytes(Path(source).read_bytes())
+    with FakeApiServer(tmp_path / "tls", tls=tls) as server:
+        path = server.write_kubeconfig(
+            config_dir / "kubeconfig",
+            cluster={"server": server.url, "certificate-authority": "ca.crt"},
+            user={"client-certificate": "user.crt", "client-key": "user.key"},
+        )
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("KUBECONFIG", path)
+        assert connect(ConnectionOptions()).list(kinds.NAMESPACE).items
+        assert server.requests[-1].client_cert_subject == "cert-user"
