@@ -20,7 +20,7 @@ import copy
 from typing import Any, Callable, Dict, Optional
 
 from kubectl_dynamo.api import labels
-from kubectl_dynamo.diff.quantity import same_quantity
+from kubectl_dynamo.api.quantity import same_quantity
 
 Object = Dict[str, Any]
 

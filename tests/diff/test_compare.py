@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from kubectl_dynamo.api.quantity import parse_quantity, same_quantity
 from kubectl_dynamo.diff.compare import DiffItem, IgnoreRule, compare
 from kubectl_dynamo.diff.normalize import normalize
-from kubectl_dynamo.diff.quantity import parse_quantity, same_quantity
 from kubectl_dynamo.errors import UsageError
 
 GOLDEN = Path(__file__).resolve().parent.parent / "data" / "golden"

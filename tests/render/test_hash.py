@@ -14,8 +14,8 @@ import random
 
 import pytest
 
+from kubectl_dynamo.api.quantity import canonical
 from kubectl_dynamo.render.v0_8 import hashing
-from kubectl_dynamo.render.v0_8.quantity import canonical
 
 EMPTY_OBJECT_SHA = "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 

@@ -14,8 +14,8 @@ import copy
 import json
 from typing import Any, Dict, List, Optional, Tuple
 
+from kubectl_dynamo.api.quantity import QuantityError, canonical
 from kubectl_dynamo.render.v0_8 import naming
-from kubectl_dynamo.render.v0_8.quantity import QuantityError, canonical
 from kubectl_dynamo.render.v0_8.settings import OperatorSettings
 
 Object = Dict[str, Any]

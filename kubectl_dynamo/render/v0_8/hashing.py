@@ -24,8 +24,8 @@ import json
 from decimal import Decimal
 from typing import Any, Callable, Dict, List
 
+from kubectl_dynamo.api.quantity import QuantityError, canonical
 from kubectl_dynamo.render.v0_8 import naming
-from kubectl_dynamo.render.v0_8.quantity import QuantityError, canonical
 
 Object = Dict[str, Any]
 

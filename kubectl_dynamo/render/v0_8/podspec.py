@@ -12,6 +12,7 @@ import copy
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 from urllib.parse import urlsplit
 
+from kubectl_dynamo.api.quantity import canonical as canonical_quantity
 from kubectl_dynamo.errors import InputError
 from kubectl_dynamo.render.v0_8 import backends
 from kubectl_dynamo.render.v0_8.components import ComponentContext, base_container, base_pod_spec, env_var
@@ -23,7 +24,6 @@ from kubectl_dynamo.render.v0_8.naming import (
     number_of_nodes,
 )
 from kubectl_dynamo.render.v0_8.podspec_merge import merge_container, merge_pod_spec, order_pod_spec
-from kubectl_dynamo.render.v0_8.quantity import canonical as canonical_quantity
 
 Object = Dict[str, Any]
 

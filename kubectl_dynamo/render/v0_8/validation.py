@@ -26,9 +26,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from kubectl_dynamo.api.quantity import QuantityError, is_zero, parse
 from kubectl_dynamo.errors import ValidationError
 from kubectl_dynamo.render.v0_8 import naming
-from kubectl_dynamo.render.v0_8.quantity import QuantityError, is_zero, parse
 from kubectl_dynamo.render.v0_8.settings import OperatorSettings
 
 Object = Dict[str, Any]

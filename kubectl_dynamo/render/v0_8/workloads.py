@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Optional
 
+from kubectl_dynamo.api.quantity import canonical as canonical_quantity
 from kubectl_dynamo.errors import InputError
 from kubectl_dynamo.render.v0_8 import backends
 from kubectl_dynamo.render.v0_8.naming import (
@@ -35,7 +36,6 @@ from kubectl_dynamo.render.v0_8.naming import (
 )
 from kubectl_dynamo.render.v0_8.podspec import build_pod_spec
 from kubectl_dynamo.render.v0_8.podspec_merge import order_pod_spec
-from kubectl_dynamo.render.v0_8.quantity import canonical as canonical_quantity
 
 Object = Dict[str, Any]
 

@@ -1,4 +1,4 @@
-"""Kubernetes resource quantities in their canonical text form.
+"""Kubernetes resource quantities (``1Gi``, ``500m``, ``1e3``): parsing, canonical text and comparison.
 
 The operator stores quantities as ``resource.Quantity`` values, which serialise in
 canonical form ("1000m" becomes "1", "0.5Gi" becomes "512Mi"); objects and hashes
@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from fractions import Fraction
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 _BINARY = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
@@ -66,6 +66,22 @@ def is_zero(text: Optional[str]) -> bool:
         return parse(str(text))[0] == 0
     except QuantityError:
         return False
+
+
+def parse_quantity(value: Any) -> Optional[Fraction]:
+    """Return the exact amount of a quantity text or number, or None when ``value`` is not a quantity."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    try:
+        return parse(str(value))[0]
+    except QuantityError:
+        return None
+
+
+def same_quantity(a: Any, b: Any) -> bool:
+    """Return True when two quantity texts or numbers are the same amount (``1Gi`` and ``1024Mi``)."""
+    left, right = parse_quantity(a), parse_quantity(b)
+    return left is not None and right is not None and left == right
 
 
 def canonical(text) -> str:
