@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
+from kubectl_dynamo.api.times import parse_time
 from kubectl_dynamo.flux import objects as fx
 
 Object = Dict[str, Any]
@@ -138,7 +139,7 @@ class ManagedFields:
             owner = FieldOwner(
                 manager=str(raw.get("manager", "")),
                 operation=str(raw.get("operation", "")),
-                time=fx.parse_time(raw.get("time")),
+                time=parse_time(raw.get("time")),
                 subresource=str(raw.get("subresource", "") or ""),
             )
             entries.append((owner, frozenset(_field_paths(raw.get("fieldsV1") or {}))))

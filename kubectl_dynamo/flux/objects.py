@@ -7,10 +7,11 @@ write them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional
+
+from kubectl_dynamo.api.times import NANOSECONDS_PER_SECOND, parse_go_duration
 
 Object = Dict[str, Any]
 
@@ -144,23 +145,14 @@ def condition_true(obj: Optional[Object], type_: str) -> bool:
     return bool(cond) and cond.get("status") == "True"
 
 
-_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)")
-_UNIT_SECONDS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-
-
 def parse_duration(text: Any) -> Optional[float]:
     """Return the seconds of a Go duration string (``10m``, ``1h30m``, ``90s``), or None if invalid."""
     if not isinstance(text, str) or not text:
         return None
-    if text == "0":
-        return 0.0
-    position, total = 0, 0.0
-    for match in _DURATION_PART.finditer(text):
-        if match.start() != position:
-            return None
-        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-        position = match.end()
-    return total if position == len(text) else None
+    try:
+        return parse_go_duration(text) / NANOSECONDS_PER_SECOND
+    except ValueError:
+        return None
 
 
 def format_duration(seconds: float) -> str:
@@ -179,24 +171,6 @@ def format_duration(seconds: float) -> str:
         return f"{hours}h{minutes}m" if minutes and hours < 8 else f"{hours}h"
     days, hours = divmod(hours, 24)
     return f"{days}d{hours}h" if hours and days < 8 else f"{days}d"
-
-
-def parse_time(text: Any) -> Optional[datetime]:
-    """Parse an RFC 3339 time as the API server writes it; None when absent or invalid."""
-    if not isinstance(text, str) or not text:
-        return None
-    value = text.strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    # Python 3.9's fromisoformat takes at most six fractional digits.
-    value = re.sub(r"(\.\d{6})\d+", r"\1", value)
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed
 
 
 def format_time(value: Optional[datetime]) -> Optional[str]:

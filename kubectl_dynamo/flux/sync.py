@@ -36,6 +36,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from kubectl_dynamo.api import kinds
+from kubectl_dynamo.api.times import parse_time
 from kubectl_dynamo.errors import NotFoundError
 from kubectl_dynamo.flux import objects as fx
 from kubectl_dynamo.flux.revision import same_revision, short_revision
@@ -146,12 +147,12 @@ def source_ref(kustomization: Object) -> Tuple[str, str, str]:
 
 def last_reconcile_time(kustomization: Object) -> Optional[datetime]:
     """Return the newest ``status.history[].lastReconciled``, else the Ready transition time."""
-    times = [fx.parse_time(h.get("lastReconciled")) for h in (kustomization.get("status") or {}).get("history") or []]
+    times = [parse_time(h.get("lastReconciled")) for h in (kustomization.get("status") or {}).get("history") or []]
     times = [t for t in times if t is not None]
     if times:
         return max(times)
     ready = fx.condition(kustomization, "Ready")
-    return fx.parse_time(ready.get("lastTransitionTime")) if ready else None
+    return parse_time(ready.get("lastTransitionTime")) if ready else None
 
 
 def evaluate_sync(dgd: Object, kustomization: Optional[Object], source: Optional[Object], now: datetime) -> FluxSync:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
+from kubectl_dynamo.api.times import NANOSECONDS_PER_SECOND, parse_go_duration
 from kubectl_dynamo.errors import UsageError
 
 #: Values of ``--type``: the operator's component types (consts.go, Dynamo 0.8.0).
@@ -19,8 +20,6 @@ FOLLOW_DEFAULT_TAIL = 10
 #: Concurrent log requests without --max-log-requests, the same default as stern.
 DEFAULT_MAX_LOG_REQUESTS = 50
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
-_DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
 
 
@@ -56,22 +55,16 @@ class LogsRequest:
 
 
 def parse_duration(text: str) -> int:
-    """Parse a Go-style duration such as ``5m``, ``1h30m`` or ``90s`` into whole seconds (rounded up)."""
-    value = text.strip()
-    position, total = 0, 0.0
-    for match in _DURATION_PART.finditer(value):
-        if match.start() != position:
-            break
-        total += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-        position = match.end()
-    if not value or position != len(value):
+    """Parse a Go duration such as ``5m``, ``1h30m`` or ``90s`` into whole seconds (rounded up)."""
+    try:
+        nanoseconds = parse_go_duration(text.strip())
+    except ValueError:
         raise UsageError(
             f"invalid --since value {text!r}: expected a duration such as 30s, 5m or 1h30m",
-        )
-    if total <= 0:
+        ) from None
+    if nanoseconds <= 0:
         raise UsageError(f"invalid --since value {text!r}: the duration must be greater than zero")
-    seconds = int(total)
-    return seconds if seconds == total else seconds + 1
+    return -(-nanoseconds // NANOSECONDS_PER_SECOND)
 
 
 def check_since_time(text: str) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import List, Optional, Sequence
 
+from kubectl_dynamo.api.times import parse_time
 from kubectl_dynamo.output.color import GREEN, RED, YELLOW, paint
 from kubectl_dynamo.output.printers import as_list, table, to_json, to_yaml
 from kubectl_dynamo.status.model import EventInfo, GraphStatus, ServiceStatus, TreeRow, Verdict
@@ -16,16 +17,6 @@ _VERDICT_COLORS = {
     Verdict.DEGRADED: RED,
     Verdict.FAILED: RED,
 }
-
-
-def parse_time(text: Optional[str]) -> Optional[datetime]:
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def human_duration(seconds: float) -> str:

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from kubectl_dynamo.api.kinds import DGD, DGDSA, ResourceKind
+from kubectl_dynamo.api.times import parse_time
 from kubectl_dynamo.errors import DynamoError, ExitCode, UsageError
 from kubectl_dynamo.scale import rules
 
@@ -189,20 +190,11 @@ def _compare_adapter(plan: Plan, change: ServiceChange, adapter: Object, now: Op
         )
         change.current = int(adapter_replicas)
     last_scale = (adapter.get("status") or {}).get("lastScaleTime")
-    when = _parse_time(last_scale)
+    when = parse_time(last_scale)
     if when is not None:
         age = ((now or datetime.now(timezone.utc)) - when).total_seconds()
         if 0 <= age < RECENT_SCALE_SECONDS:
             plan.notes.append(f"{change.service} was scaled {int(age)}s ago (scaling adapter {change.adapter}, lastScaleTime {last_scale})")
-
-
-def _parse_time(text: Any) -> Optional[datetime]:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _check_preconditions(changes: List[ServiceChange], current_replicas: Optional[int], force: bool, plan: Plan) -> None:

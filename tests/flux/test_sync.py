@@ -5,7 +5,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from kubectl_dynamo.flux import sync
-from kubectl_dynamo.flux.objects import format_duration, parse_duration, parse_inventory_id, parse_time
+from kubectl_dynamo.api.times import parse_time
+from kubectl_dynamo.flux.objects import format_duration, parse_duration, parse_inventory_id
 from kubectl_dynamo.flux.revision import parse_revision, same_revision, short_revision
 from kubectl_dynamo.flux.sync import evaluate_sync
 from tests.flux.factories import REV_A, REV_B, SHA_A, SHA_B, cond, dgd, git_repository, inventory_id, kustomization

@@ -9,9 +9,9 @@ without the ``nvidia.com/last-applied-*`` annotations, which the caller adds.
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any, Dict, List, Optional
 
+from kubectl_dynamo.api import times
 from kubectl_dynamo.errors import InputError
 from kubectl_dynamo.render.v0_8 import backends
 from kubectl_dynamo.render.v0_8.naming import (
@@ -47,8 +47,6 @@ DEFAULT_KAI_QUEUE = "dynamo"
 LEADER_SUFFIX = "ldr"
 WORKER_SUFFIX = "wkr"
 
-_DURATION_UNITS = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 
 
 # Grove's API (github.com/NVIDIA/grove/operator/api, v0.1.0-alpha.3 in Dynamo 0.8.0's
@@ -59,29 +57,17 @@ STARTUP_ANY_ORDER = "CliqueStartupTypeAnyOrder"
 STARTUP_EXPLICIT = "CliqueStartupTypeExplicit"
 
 def parse_go_duration(text: str) -> int:
-    """Parse a Go duration such as ``15m`` or ``1h30m`` into nanoseconds; raise InputError if invalid."""
+    """Parse a Go duration such as ``15m`` or ``1h30m`` into nanoseconds; blank is 0; raise InputError if invalid."""
     value = (text or "").strip()
-    if value in ("0", ""):
+    if not value:
         return 0
-    sign = -1 if value.startswith("-") else 1
-    body = value.lstrip("+-")
-    position, total = 0, 0
-    for match in _DURATION_PART.finditer(body):
-        if match.start() != position:
-            break
-        number, unit = match.groups()
-        whole, _, fraction = number.partition(".")
-        nanos = int(whole or "0") * _DURATION_UNITS[unit]
-        if fraction:
-            nanos += int(fraction) * _DURATION_UNITS[unit] // 10 ** len(fraction)
-        total += nanos
-        position = match.end()
-    if position != len(body) or position == 0:
+    try:
+        return times.parse_go_duration(value)
+    except ValueError:
         raise InputError(
             f"invalid Grove termination delay {text!r}",
             hint='use a Go duration such as "15m" or "4h" (the --grove-termination-delay flag)',
-        )
-    return sign * total
+        ) from None
 
 
 def format_go_duration(nanos: int) -> str:
