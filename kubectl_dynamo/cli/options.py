@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from typing import Callable
 
 import click
 
+from kubectl_dynamo.api.times import NANOSECONDS_PER_SECOND, parse_go_duration
 from kubectl_dynamo.cli.context import AppContext
+from kubectl_dynamo.errors import UsageError
 from kubectl_dynamo.output.color import COLOR_CHOICES
 
 
@@ -107,3 +110,18 @@ def output_option(*choices: str, default: str = "") -> Callable:
         )(f)
 
     return decorator
+
+
+def parse_timeout(text: str) -> float:
+    """Parse ``--timeout`` into seconds: a plain number of seconds or a Go duration (``90s``, ``10m``, ``1h30m``)."""
+    value = text.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)
+    try:
+        nanoseconds = parse_go_duration(value)
+    except ValueError:
+        nanoseconds = -1
+    if nanoseconds < 0:
+        raise UsageError(f"invalid --timeout value {text!r}: expected seconds or a duration",
+                         hint="Use a duration such as 90s, 10m or 1h30m.")
+    return nanoseconds / NANOSECONDS_PER_SECOND

@@ -6,26 +6,13 @@ from typing import Optional, Tuple
 
 import click
 
-from kubectl_dynamo.cli.options import cluster_options, common_options, output_option, pass_app
+from kubectl_dynamo.cli.options import cluster_options, common_options, output_option, parse_timeout, pass_app
 from kubectl_dynamo.errors import UsageError
-from kubectl_dynamo.flux.objects import parse_duration
 from kubectl_dynamo.scale.live import Events
 from kubectl_dynamo.scale.request import ScaleRequest, parse_targets
 from kubectl_dynamo.scale.run import scale as scale_graph
 from kubectl_dynamo.output.printers import to_json, to_yaml
 from kubectl_dynamo.scale.view import report_dict, report_lines, report_names
-
-
-def _seconds(text: str) -> float:
-    """Return ``--timeout`` in seconds: a number of seconds or a Go duration (``5m``, ``1h30m``)."""
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    value = parse_duration(text)
-    if value is None:
-        raise UsageError(f"invalid --timeout {text!r}: expected seconds or a duration such as 90s, 5m or 1h")
-    return value
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -77,7 +64,7 @@ def scale(app, name: str, assignments: Tuple[str, ...], service: Optional[str], 
         force=force,
         dry_run=None if dry_run == "none" else dry_run,
         wait=wait,
-        timeout=_seconds(timeout),
+        timeout=parse_timeout(timeout),
         git_file=git_file,
         commit=commit,
         also_live=also_live,

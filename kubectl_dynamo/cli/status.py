@@ -6,23 +6,9 @@ from typing import Optional
 
 import click
 
-from kubectl_dynamo.cli.options import cluster_options, common_options, output_option, pass_app
+from kubectl_dynamo.cli.options import cluster_options, common_options, output_option, parse_timeout, pass_app
 from kubectl_dynamo.errors import ExitCode, UsageError
 from kubectl_dynamo.output.color import use_color
-
-
-def parse_timeout(text: str) -> float:
-    """Parse a kubectl-style duration (``90s``, ``10m``, ``1h30m``, or plain seconds) into seconds."""
-    import re
-
-    value = text.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", value):
-        return float(value)
-    parts = re.findall(r"(\d+(?:\.\d+)?)(h|ms|m|s)", value)
-    if not parts or "".join(n + u for n, u in parts) != value:
-        raise UsageError(f'invalid --timeout "{text}"', hint="Use a duration such as 90s, 10m or 1h30m.")
-    factor = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
-    return sum(float(n) * factor[u] for n, u in parts)
 
 
 @click.command()
