@@ -39,6 +39,8 @@ READ_RETRIES = 4
 BACKOFF_START = 0.2  # seconds, doubled per retry, with jitter
 BACKOFF_MAX = 5.0  # seconds; also the cap on a server's Retry-After
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+LIST_PAGE = 500  # items per list request, kubectl's --chunk-size default
+MAX_PAGES = 1000
 STREAM_CHUNK = 64 * 1024
 
 
@@ -102,10 +104,21 @@ class KubeCluster:
         field_selector: Optional[str] = None,
     ) -> ObjectList:
         ns = None if all_namespaces else self._ns(kind, namespace)
-        query = _query(labelSelector=label_selector, fieldSelector=field_selector)
-        data = self._json("GET", kind.path(ns), Operation("list", kind, "", ns), query=query)
-        items = [_with_type(item, kind) for item in data.get("items") or []]
-        return ObjectList(items, (data.get("metadata") or {}).get("resourceVersion", ""))
+        op = Operation("list", kind, "", ns)
+        items: List[Object] = []
+        resource_version, token = "", None
+        # Pages of LIST_PAGE items, as kubectl does, keep each response small on big
+        # clusters; the server may ignore the limit and return everything at once.
+        for _ in range(MAX_PAGES):
+            query = _query(labelSelector=label_selector, fieldSelector=field_selector, limit=LIST_PAGE, **{"continue": token})
+            data = self._json("GET", kind.path(ns), op, query=query)
+            items.extend(_with_type(item, kind) for item in data.get("items") or [])
+            metadata = data.get("metadata") or {}
+            resource_version = resource_version or metadata.get("resourceVersion", "")
+            token = metadata.get("continue")
+            if not token:
+                return ObjectList(items, resource_version)
+        raise ClusterError(f"listing {op.target()} returned more than {MAX_PAGES} pages of {LIST_PAGE}; narrow it with -l or -n")
 
     def watch(
         self,

@@ -123,7 +123,7 @@ def test_verbose_traces_requests_and_retries(api_server, live_cli):
     assert result.exit_code == 0, result.stderr
     debug = [line for line in result.stderr.splitlines() if line.startswith("debug: ")]
     assert debug[0].startswith('debug: context "fakeapi" (')
-    path = f"{api_server.url}/apis/nvidia.com/v1alpha1/namespaces/dynamo/dynamographdeployments"
+    path = f"{api_server.url}/apis/nvidia.com/v1alpha1/namespaces/dynamo/dynamographdeployments?limit=500"
     assert any(line.startswith(f"debug: GET {path} 503 in ") for line in debug)
     assert f"debug: retrying GET {path} in 0.0 s after status 503" in debug
     assert any(line.startswith(f"debug: GET {path} 200 in ") for line in debug)

@@ -443,3 +443,16 @@ def test_relative_certificate_paths_resolve_next_to_kubeconfig(tmp_path, pki, mo
         monkeypatch.setenv("KUBECONFIG", path)
         assert connect(ConnectionOptions()).list(kinds.NAMESPACE).items
         assert server.requests[-1].client_cert_subject == "cert-user"
+
+
+def test_list_follows_continue_tokens(api_server, cluster, monkeypatch):
+    from kubectl_dynamo.cluster import kube
+
+    monkeypatch.setattr(kube, "LIST_PAGE", 2)
+    api_server.seed(*[{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"c{i}", "namespace": "dynamo"}} for i in range(5)])
+    listed = cluster.list(kinds.CONFIG_MAP)
+    assert [o["metadata"]["name"] for o in listed.items] == ["c0", "c1", "c2", "c3", "c4"]
+    pages = api_server.requests_for("list")
+    assert [r.query.get("limit") for r in pages] == ["2", "2", "2"]
+    assert "continue" not in pages[0].query
+    assert listed.resource_version == str(api_server.store.rv)

@@ -7,6 +7,7 @@ server stops, so no thread outlives ``FakeApiServer.stop()``.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import select
@@ -361,13 +362,24 @@ class Handler(BaseHTTPRequestHandler):
     def _list(self, route: Route, query: Dict[str, str]) -> None:
         match = _matcher(query, route.kind)
         items, rv = self.fake.store.list(route.kind, route.namespace, match)
+        metadata: Dict[str, Any] = {"resourceVersion": str(rv)}
+        start = 0
+        if query.get("continue"):
+            # NOTE: later pages come from the current state, not from a snapshot at the
+            # first page's resourceVersion as on a real server.
+            try:
+                token = json.loads(base64.urlsafe_b64decode(query["continue"].encode()))
+                start, metadata["resourceVersion"] = int(token["start"]), token["rv"]
+            except (ValueError, KeyError, TypeError):
+                raise ApiError(400, "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
+        limit = int(query.get("limit") or 0)
+        page = items[start:start + limit] if limit > 0 else items[start:]
+        if limit > 0 and start + limit < len(items):
+            token = {"rv": metadata["resourceVersion"], "start": start + limit}
+            metadata["continue"] = base64.urlsafe_b64encode(json.dumps(token).encode()).decode()
+            metadata["remainingItemCount"] = len(items) - start - limit
         kind = route.kind
-        self._send_json(200, {
-            "kind": f"{kind.kind}List",
-            "apiVersion": kind.api_version,
-            "metadata": {"resourceVersion": str(rv)},
-            "items": items,
-        })
+        self._send_json(200, {"kind": f"{kind.kind}List", "apiVersion": kind.api_version, "metadata": metadata, "items": page})
 
     def _watch(self, route: Route, query: Dict[str, str], watch_gone: bool) -> None:
         store = self.fake.store
