@@ -19,13 +19,14 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 
 from kubectl_dynamo.api import kinds
 from kubectl_dynamo.api.labels import LAST_APPLIED_GENERATION
+from kubectl_dynamo.api.selectors import selector_matches
 from kubectl_dynamo.api.load import Document, load_documents
 from kubectl_dynamo.diff.compare import IgnoreRule, compare
 from kubectl_dynamo.diff.live import LiveChildren, ResolvedSettings, fetch_children, resolve_settings
 from kubectl_dynamo.diff.model import CHANGED, CHILDREN, CREATED, DELETED, ERROR, UNCHANGED, DiffReport, ObjectDiff, analyse_pods
 from kubectl_dynamo.diff.normalize import live_hash, object_key
 from kubectl_dynamo.diff.ownership import keep_fields_owned_elsewhere
-from kubectl_dynamo.errors import ClusterError, DynamoError, ExitCode, InputError, NotFoundError, UsageError
+from kubectl_dynamo.errors import ClusterError, DynamoError, ExitCode, NotFoundError, UsageError
 from kubectl_dynamo.render.profiles import DEFAULT_PROFILE
 
 Object = Dict[str, Any]
@@ -324,12 +325,10 @@ def _graph_documents(documents: List[Document], report: DiffReport, selector: Op
 
 
 def _labels_match(selector: str, obj: Object) -> bool:
-    from kubectl_dynamo.flux.ignore import selector_matches
-
     labels = (obj.get("metadata") or {}).get("labels") or {}
     try:
         return selector_matches(selector, {str(key): str(value) for key, value in labels.items()})
-    except InputError as exc:
+    except ValueError as exc:
         raise UsageError(f"invalid -l/--selector {selector!r}", hint="Use key=value, key!=value, key, !key or key in (a,b), separated by commas.") from exc
 
 
