@@ -10,9 +10,11 @@ is imported (see ``client_import``).
 from __future__ import annotations
 
 import json
+import logging
 import random
 import threading
 import time
+import warnings
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 from urllib.parse import quote, urlencode
 
@@ -76,6 +78,7 @@ class KubeCluster:
         self._configuration.retries = False
         self._configuration.connection_pool_maxsize = max(self._configuration.connection_pool_maxsize or 0, 32)
         self._pool = modules.RESTClientObject(self._configuration).pool_manager
+        _quiet_urllib3(modules.urllib3)
         self._stats = RequestStats()
         self._stats_lock = threading.Lock()
         #: Replaceable in tests to observe backoff without waiting.
@@ -395,6 +398,17 @@ class KubeCluster:
             raise from_transport(exc, op, self.host, None) from None
         finally:
             response.release_conn() if response.isclosed() else response.close()
+
+
+def _quiet_urllib3(urllib3: Any) -> None:
+    """Keep urllib3's own warnings off the user's terminal.
+
+    With insecure-skip-tls-verify it warns on every request, and with more concurrent
+    log streams than pooled connections it logs each connection it discards; kubectl
+    prints neither. Errors still reach the user as ClusterError.
+    """
+    warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
 
 
 def _lines(response: Any) -> Iterator[str]:

@@ -456,3 +456,53 @@ def test_list_follows_continue_tokens(api_server, cluster, monkeypatch):
     assert [r.query.get("limit") for r in pages] == ["2", "2", "2"]
     assert "continue" not in pages[0].query
     assert listed.resource_version == str(api_server.store.rv)
+
+
+# Run in a fresh interpreter: pytest captures logging and warnings, which would hide
+# what urllib3 prints on a user's terminal.
+QUIET_SCRIPT = """
+import sys
+from kubectl_dynamo.api import kinds
+from kubectl_dynamo.cluster.kube import connect
+from kubectl_dynamo.cluster.protocol import ConnectionOptions, LogOptions
+cluster = connect(ConnectionOptions(kubeconfig=sys.argv[1], namespace="dynamo"))
+cluster.list(kinds.NAMESPACE)
+cluster.list(kinds.NAMESPACE)
+if len(sys.argv) > 2:
+    streams = [cluster.stream_logs(f"web-{i}", LogOptions(follow=True)) for i in range(int(sys.argv[2]))]
+    print(sum(1 for stream in streams if next(stream).startswith("hello")))
+    sys.stdout.flush()
+    print(sum(len(list(stream)) for stream in streams))
+"""
+
+
+def run_quiet_script(*args):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    return subprocess.run([sys.executable, "-c", QUIET_SCRIPT, *args], capture_output=True, text=True, cwd=REPO, timeout=60)
+
+
+def test_insecure_skip_tls_verify_is_quiet(tmp_path, pki):
+    tls = TLSFiles(cert=pki.server_cert, key=pki.server_key, ca=pki.ca)
+    with FakeApiServer(tmp_path / "tls", tls=tls) as server:
+        path = server.write_kubeconfig(tmp_path / "insecure", cluster={"server": server.url, "insecure-skip-tls-verify": True})
+        result = run_quiet_script(path)
+    assert result.returncode == 0
+    assert result.stderr == ""
+
+
+def test_many_concurrent_streams_are_quiet(api_server):
+    from tests.fakeapi.objects import pod
+
+    names = [f"web-{i}" for i in range(40)]
+    api_server.seed(*[pod(name, "dynamo") for name in names])
+    for name in names:
+        api_server.set_logs("dynamo", name, "main", [f"hello from {name}"])
+    api_server.after(3, api_server.close_log_streams)
+    result = run_quiet_script(api_server.kubeconfig, "40")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["40", "0"]
+    assert result.stderr == ""
