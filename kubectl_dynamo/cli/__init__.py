@@ -69,7 +69,7 @@ COMMAND_SUMMARIES = {
     "status": "Show every service of one graph, and why it is not ready.",
     "diff": "Show what applying a graph file would change, down to pods.",
     "scale": "Change a service's replicas where the count is owned.",
-    "logs": "Follow the logs of every pod of a graph in one stream.",
+    "logs": "Print the logs of every pod of a graph as one stream.",
     "drift": "Compare a Flux-managed graph with its Git source.",
     "version": "Print the plugin version and the operator profiles it supports.",
 }

@@ -23,7 +23,7 @@ from kubectl_dynamo.render.profiles import DEFAULT_PROFILE, PROFILES
               help="Leave out a field, as a JSON pointer, optionally for one kind only: Deployment:/spec/replicas. "
                    "A segment may be *, a list index, or the name of an item (/spec/template/spec/containers/main/image). Repeatable.")
 @click.option("-l", "--selector", metavar="SELECTOR",
-              help="Compare only the graphs in the files whose labels match this selector (a=b,c!=d,e).")
+              help="Only the graphs in the -f files whose labels match this label selector, e.g. team=llm or 'tier in (a,b)'.")
 @click.option("--operator-version", "profile", type=click.Choice(sorted(PROFILES)), default=DEFAULT_PROFILE,
               show_default=True, help="The operator release whose rendering to reproduce.")
 @output_option("json", "yaml")

@@ -11,9 +11,9 @@ from kubectl_dynamo.cli.options import cluster_options, common_options, output_o
 
 @click.command(context_settings={"max_content_width": 100})
 @click.argument("names", nargs=-1, metavar="[NAME]...")
-@click.option("-A", "--all-namespaces", is_flag=True, help="Check the graphs of every namespace.")
+@click.option("-A", "--all-namespaces", is_flag=True, help="Check the graphs in all namespaces.")
 @click.option("-l", "--selector", metavar="SELECTOR",
-              help="Check only the graphs with these labels (a=b,c!=d), like kubectl get -l.")
+              help="Only the graphs whose labels match this label selector, e.g. team=llm or 'tier in (a,b)'.")
 @click.option("--source", "source_dir", metavar="DIR", type=click.Path(file_okay=False),
               help="A local clone of the GitRepository: the applied commit is read with git, and the branch "
                    "head shows the pending changes.")

@@ -13,8 +13,8 @@ from kubectl_dynamo.output.color import use_color
 
 @click.command()
 @click.argument("names", nargs=-1, metavar="[NAME]...")
-@click.option("-A", "--all-namespaces", is_flag=True, help="List graphs in every namespace.")
-@click.option("-l", "--selector", metavar="SELECTOR", help="Only graphs whose labels match, e.g. team=llm or 'tier in (a,b)'.")
+@click.option("-A", "--all-namespaces", is_flag=True, help="List the graphs in all namespaces.")
+@click.option("-l", "--selector", metavar="SELECTOR", help="Only the graphs whose labels match this label selector, e.g. team=llm or 'tier in (a,b)'.")
 @click.option("--no-headers", is_flag=True, help="Leave out the header line of the table.")
 @click.option("-w", "--watch", is_flag=True, help="After the list, print a row again whenever a graph's state changes.")
 @click.option("--sort-by", type=click.Choice(["name", "age"]), default="name", show_default=True,

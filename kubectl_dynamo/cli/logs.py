@@ -24,7 +24,7 @@ from kubectl_dynamo.output.color import use_color
 @click.argument("name")
 @click.argument("services", nargs=-1, metavar="[SERVICE]...")
 @click.option("--type", "types", multiple=True, type=click.Choice(SERVICE_TYPES),
-              help="Only services of this component type; repeat for several. 'worker' includes prefill and decode workers.")
+              help="Only services of this component type; 'worker' includes prefill and decode workers. Repeatable.")
 @click.option("-f", "--follow", is_flag=True,
               help="Keep streaming: attach to pods that appear or restart, detach from deleted ones, resume dropped streams.")
 @click.option("--since", "since", metavar="DURATION", help="Only lines newer than a relative duration such as 30s, 5m or 1h.")
@@ -38,8 +38,8 @@ from kubectl_dynamo.output.color import use_color
 @click.option("--all-containers", is_flag=True, help="Read every container of each pod, init and ephemeral ones included.")
 @click.option("-p", "--previous", is_flag=True, help="Print the log of each container's previous instance (before its last restart).")
 @click.option("--timestamps", is_flag=True, help="Show the server's timestamp of each line.")
-@click.option("--include", multiple=True, metavar="REGEX", help="Only lines matching this regular expression; repeat to allow several.")
-@click.option("--exclude", multiple=True, metavar="REGEX", help="Drop lines matching this regular expression; repeatable.")
+@click.option("--include", multiple=True, metavar="REGEX", help="Only lines matching this regular expression. Repeatable: a line may match any of them.")
+@click.option("--exclude", multiple=True, metavar="REGEX", help="Drop lines matching this regular expression. Repeatable.")
 @click.option("--max-log-requests", type=int, default=DEFAULT_MAX_LOG_REQUESTS, show_default=True, metavar="N",
               help="Log streams open at the same time; with -f, streams above it are named and not followed.")
 @click.option("-o", "--output", type=click.Choice(OUTPUT_FORMATS), default="text", show_default=True,
@@ -67,7 +67,7 @@ def logs(
     output: str,
     namespace: Optional[str],
 ) -> int:
-    """Follow the logs of every pod of a graph in one stream.
+    """Print the logs of every pod of a graph as one stream.
 
     Reads the pods of the DynamoGraphDeployment NAME, or of its SERVICEs only,
     and prefixes each line with service/pod (and /container with

@@ -40,13 +40,13 @@ def _load_settings(profile: str, config_path: Optional[str], grove: Optional[boo
 
 @click.command(context_settings={"max_content_width": 100})
 @click.option("-f", "--filename", "filenames", multiple=True, required=True, metavar="FILE|DIR|-",
-              help="A DGD file, a directory (read recursively) or - for stdin; repeatable.")
+              help="A DGD file, a directory (read recursively) or - for stdin. Repeatable.")
 @click.option("-n", "--namespace", default=None,
-              help="Namespace of graphs whose file sets none.  [default: default]")
+              help="The namespace of graphs whose file sets none.  [default: default]")
 @click.option("-o", "--output", type=click.Choice(["yaml", "json", "name"]), default="yaml", show_default=True,
               help="yaml prints a multi-document stream, json one v1 List, name one kind.group/name per line.")
 @click.option("--kind", "kinds", multiple=True, metavar="KIND",
-              help="Print only objects of this kind (kind, plural or short name; repeatable or comma-separated).")
+              help="Print only objects of this kind (kind, plural or short name). Repeatable or comma-separated.")
 @click.option("--stage", type=click.Choice(["all", "dcd"]), default="all", show_default=True,
               help="dcd stops after the operator's first stage (DCDs, adapters, PVCs, RBAC).")
 @click.option("--operator-version", "profile", type=click.Choice(sorted(PROFILES)), default=DEFAULT_PROFILE,

@@ -26,7 +26,7 @@ from kubectl_dynamo.scale.view import report_dict, report_lines, report_names
 @click.option("--dry-run", type=click.Choice(["none", "client", "server"]), is_flag=False, flag_value="client", default="none",
               help="client: print the requests without sending them; server: send them with dryRun=All.  [default: none; bare --dry-run: client]")
 @click.option("--wait", is_flag=True, help="Wait until the services report the new count of updated and ready replicas.")
-@click.option("--timeout", default="5m", metavar="DURATION", help="How long --wait waits, in seconds or as 90s, 5m, 1h.  [default: 5m]")
+@click.option("--timeout", default="5m", metavar="DURATION", help="How long --wait waits: seconds, or a duration such as 90s, 10m or 1h.  [default: 5m]")
 @click.option("--git-file", type=click.Path(dir_okay=False), default=None, metavar="PATH",
               help="Change the replicas in this file of your Git checkout instead of the cluster (GitOps).")
 @click.option("--commit", is_flag=True, help="With --git-file: commit the change with git, naming graph, services and counts.")

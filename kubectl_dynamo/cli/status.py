@@ -16,9 +16,9 @@ from kubectl_dynamo.output.color import use_color
 @click.option("--tree", is_flag=True, help="Show graph -> component deployments -> workloads -> pods instead of the service table.")
 @click.option("--events", "show_events", is_flag=True, help="Also list the Warning events of the graph and its children, newest last.")
 @click.option("-w", "--watch", is_flag=True, help="Redraw whenever the graph or one of its children changes (Ctrl-C to stop).")
-@click.option("--wait", is_flag=True, help="Exit 0 as soon as every service is ready; 1 on timeout or when a service fails for good.")
+@click.option("--wait", is_flag=True, help="Wait until every service is ready, then exit 0. Exit 1 on timeout or when a service fails for good.")
 @click.option("--timeout", default="10m", show_default=True, metavar="DURATION",
-              help="How long --wait waits, e.g. 90s, 10m or 1h.")
+              help="How long --wait waits: seconds, or a duration such as 90s, 10m or 1h.")
 @output_option("json", "yaml")
 @cluster_options
 @common_options

@@ -14,7 +14,7 @@ def version(app) -> None:
     """Print the plugin version and the operator profiles it supports.
 
     \b
-    Example:
+    Examples:
       kubectl dynamo version
     """
     out = app.stdout
