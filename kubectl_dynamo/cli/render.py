@@ -2,40 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Optional, Tuple
 
 import click
 
 from kubectl_dynamo.cli.options import common_options, pass_app
-from kubectl_dynamo.errors import InputError
 from kubectl_dynamo.render.profiles import DEFAULT_PROFILE, PROFILES
-
-
-def _load_settings(profile: str, config_path: Optional[str], grove: Optional[bool], lws: Optional[bool],
-                   discovery_backend: Optional[str]):
-    """Profile defaults, then the --operator-config Helm values, then the flags."""
-    # NOTE: only the 0.8 profile exists; a later profile brings its own settings module.
-    from kubectl_dynamo.render.v0_8 import settings as profile_settings
-
-    settings = profile_settings.OperatorSettings()
-    if config_path:
-        from kubectl_dynamo.api.load import parse_documents, read_text
-
-        documents = list(parse_documents(read_text(config_path), config_path))
-        if len(documents) != 1:
-            raise InputError(f"{config_path}: expected one YAML document of Helm values, found {len(documents)}")
-        settings = profile_settings.settings_from_helm_values(documents[0].body)
-    overrides = {}
-    if grove is not None:
-        overrides["grove_enabled"] = grove
-    if lws is not None:
-        overrides["lws_enabled"] = lws
-    if discovery_backend is not None:
-        overrides["discovery_backend"] = discovery_backend
-    settings = dataclasses.replace(settings, **overrides)
-    profile_settings.check_settings(settings)
-    return settings
 
 
 @click.command(context_settings={"max_content_width": 100})
@@ -86,9 +58,9 @@ def render(app, filenames: Tuple[str, ...], namespace: Optional[str], output: st
     """
     from kubectl_dynamo.output.printers import as_list, to_json, to_yaml_stream
     from kubectl_dynamo.render.api import RenderOptions
-    from kubectl_dynamo.render.documents import object_name, render_files
+    from kubectl_dynamo.render.documents import load_settings, object_name, render_files
 
-    settings = _load_settings(profile, operator_config, grove, lws, discovery_backend)
+    settings = load_settings(profile, operator_config, grove=grove, lws=lws, discovery_backend=discovery_backend)
     options = RenderOptions(profile=profile, namespace=namespace or "default", settings=settings, stage=stage)
     result = render_files(filenames, options, kinds)
 

@@ -11,29 +11,36 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
-from kubectl_dynamo.api.load import load_documents
-from kubectl_dynamo.errors import UsageError, ValidationError
+from kubectl_dynamo.api.kinds import (
+    DCD,
+    DEPLOYMENT,
+    DGDSA,
+    GROVE_POD_CLIQUE_SET,
+    INGRESS,
+    LEADER_WORKER_SET,
+    PVC,
+    ROLE,
+    ROLE_BINDING,
+    SERVICE,
+    SERVICE_ACCOUNT,
+    VIRTUAL_SERVICE,
+    VOLCANO_POD_GROUP,
+)
+from kubectl_dynamo.api.load import load_documents, parse_documents, read_text
+from kubectl_dynamo.errors import InputError, UsageError, ValidationError
 from kubectl_dynamo.render.api import RenderOptions, render_graph
 
 Object = Dict[str, Any]
 
 DGD_KIND = "DynamoGraphDeployment"
 
-# Kinds the renderer can produce, with the names --kind accepts for each.
+# Kinds the renderer can produce. --kind accepts each one's kind, plural or short name.
+RENDERED_KINDS = (
+    DCD, DEPLOYMENT, DGDSA, GROVE_POD_CLIQUE_SET, INGRESS, LEADER_WORKER_SET, PVC, ROLE, ROLE_BINDING,
+    SERVICE, SERVICE_ACCOUNT, VIRTUAL_SERVICE, VOLCANO_POD_GROUP,
+)
 KIND_ALIASES: Dict[str, Sequence[str]] = {
-    "Deployment": ("deployment", "deployments", "deploy"),
-    "DynamoComponentDeployment": ("dynamocomponentdeployment", "dynamocomponentdeployments", "dcd"),
-    "DynamoGraphDeploymentScalingAdapter": ("dynamographdeploymentscalingadapter", "dynamographdeploymentscalingadapters", "dgdsa"),
-    "Ingress": ("ingress", "ingresses", "ing"),
-    "LeaderWorkerSet": ("leaderworkerset", "leaderworkersets", "lws"),
-    "PersistentVolumeClaim": ("persistentvolumeclaim", "persistentvolumeclaims", "pvc"),
-    "PodCliqueSet": ("podcliqueset", "podcliquesets", "pcs"),
-    "PodGroup": ("podgroup", "podgroups", "pg"),
-    "Role": ("role", "roles"),
-    "RoleBinding": ("rolebinding", "rolebindings"),
-    "Service": ("service", "services", "svc"),
-    "ServiceAccount": ("serviceaccount", "serviceaccounts", "sa"),
-    "VirtualService": ("virtualservice", "virtualservices", "vs"),
+    kind.kind: (kind.kind.lower(), kind.plural, *kind.short_names) for kind in RENDERED_KINDS
 }
 
 
@@ -95,3 +102,30 @@ def render_files(paths: Sequence[str], options: RenderOptions, kinds: Iterable[s
     elif selected_kinds and not result.objects:
         result.notes.append(f"no objects of kind {', '.join(sorted(selected_kinds))} rendered")
     return result
+
+
+def load_settings(profile: str, config_path: Optional[str], *, grove: Optional[bool] = None, lws: Optional[bool] = None,
+                  discovery_backend: Optional[str] = None):
+    """Build the operator settings from the profile's defaults, then the Helm values file, then the flags.
+
+    ``config_path`` is the --operator-config file; None flags leave the value as it is.
+    """
+    # NOTE: ``profile`` is not read yet because 0.8 is the only profile. A later profile needs its own settings module here.
+    from kubectl_dynamo.render.v0_8 import settings as profile_settings
+
+    settings = profile_settings.OperatorSettings()
+    if config_path:
+        documents = list(parse_documents(read_text(config_path), config_path))
+        if len(documents) != 1:
+            raise InputError(f"{config_path}: expected one YAML document of Helm values, found {len(documents)}")
+        settings = profile_settings.settings_from_helm_values(documents[0].body)
+    overrides = {}
+    if grove is not None:
+        overrides["grove_enabled"] = grove
+    if lws is not None:
+        overrides["lws_enabled"] = lws
+    if discovery_backend is not None:
+        overrides["discovery_backend"] = discovery_backend
+    settings = dataclasses.replace(settings, **overrides)
+    profile_settings.check_settings(settings)
+    return settings
