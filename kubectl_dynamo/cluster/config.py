@@ -7,11 +7,13 @@ plugins, auth providers) are loaded by the official client's ``KubeConfigLoader`
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -104,7 +106,11 @@ def resolve(options: ConnectionOptions, modules: Any, environ=os.environ) -> Res
                 f'cannot get credentials for context "{context}": {failures.messages[0]}',
                 hint="Check the user's exec plugin or auth provider in your kubeconfig, and log in again if needed.",
             )
-        context_namespace = (loader.current_context.get("context") or {}).get("namespace")
+        context_entry = loader.current_context.get("context") or {}
+        context_namespace = context_entry.get("namespace")
+        cluster_entry = _named(merged.value.get("clusters"), context_entry.get("cluster"))
+        configuration.proxy = proxy_for(configuration.host, cluster_entry.get("proxy-url"), environ)
+        configuration.no_proxy = None  # proxy_for already applied NO_PROXY
     except ClusterError:
         raise
     except (modules.ConfigException, KeyError, TypeError, ValueError, OSError) as exc:
@@ -113,6 +119,64 @@ def resolve(options: ConnectionOptions, modules: Any, environ=os.environ) -> Res
         ) from None
     namespace = options.namespace or context_namespace or "default"
     return ResolvedConfig(configuration, namespace, context, configuration.host, paths)
+
+
+def _named(entries: Any, name: Optional[str]) -> Dict[str, Any]:
+    for entry in entries or []:
+        if entry["name"] == name:
+            value = entry["cluster"]
+            return value.value if hasattr(value, "value") else dict(value)
+    return {}
+
+
+def proxy_for(host: str, proxy_url: Optional[str], environ=os.environ) -> Optional[str]:
+    """Return the proxy to reach ``host`` through, as client-go chooses it.
+
+    The cluster's ``proxy-url`` wins. Otherwise HTTPS_PROXY (https hosts) or HTTP_PROXY
+    (http hosts), in either case, unless NO_PROXY lists the host. Loopback hosts are
+    never proxied from the environment (Go's ProxyFromEnvironment).
+    """
+    if proxy_url:
+        return proxy_url
+    parts = urlsplit(host)
+    hostname = (parts.hostname or "").lower()
+    if hostname == "localhost" or _is_loopback(hostname):
+        return None
+    names = ("HTTPS_PROXY", "https_proxy") if parts.scheme == "https" else ("HTTP_PROXY", "http_proxy")
+    proxy = next((environ[name] for name in names if environ.get(name)), None)
+    if not proxy:
+        return None
+    no_proxy = environ.get("NO_PROXY") or environ.get("no_proxy") or ""
+    if _bypassed(hostname, parts.port, no_proxy):
+        return None
+    return proxy
+
+
+def _is_loopback(hostname: str) -> bool:
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def _bypassed(hostname: str, port: Optional[int], no_proxy: str) -> bool:
+    for entry in (e.strip().lower() for e in no_proxy.split(",") if e.strip()):
+        if entry == "*":
+            return True
+        entry_host, _, entry_port = entry.partition(":") if entry.count(":") == 1 else (entry, "", "")
+        if entry_port and port is not None and str(port) != entry_port:
+            continue
+        if "/" in entry_host:
+            try:
+                if ipaddress.ip_address(hostname) in ipaddress.ip_network(entry_host, strict=False):
+                    return True
+            except ValueError:
+                pass
+            continue
+        suffix = entry_host.lstrip(".")
+        if hostname == suffix or hostname.endswith("." + suffix):
+            return True
+    return False
 
 
 class _CredentialErrors(logging.Handler):
@@ -149,6 +213,8 @@ def _in_cluster(options: ConnectionOptions, modules: Any, environ) -> ResolvedCo
             f"in-cluster configuration failed: {exc}",
             hint="Outside a pod, set KUBECONFIG or pass --kubeconfig.",
         ) from None
+    configuration.proxy = proxy_for(configuration.host, None, environ)
+    configuration.no_proxy = None
     namespace = options.namespace
     if not namespace:
         try:

@@ -506,3 +506,35 @@ def test_many_concurrent_streams_are_quiet(api_server):
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["40", "0"]
     assert result.stderr == ""
+
+
+def test_proxy_url_and_proxy_environment(api_server, tmp_path, monkeypatch):
+    # The test server also serves absolute-URI requests, so it can stand in for a proxy.
+    far = "http://cluster.invalid:6443"
+    path = api_server.write_kubeconfig(tmp_path / "proxied", cluster={"server": far, "proxy-url": api_server.url})
+    assert connect(ConnectionOptions(kubeconfig=path)).list(kinds.NAMESPACE).items
+    assert api_server.requests[-1].via_proxy
+    plain = api_server.write_kubeconfig(tmp_path / "plain", cluster={"server": far})
+    monkeypatch.setenv("HTTP_PROXY", api_server.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert connect(ConnectionOptions(kubeconfig=plain)).list(kinds.NAMESPACE).items
+    assert api_server.requests[-1].via_proxy
+    # Loopback servers are never proxied from the environment, as in client-go.
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    assert connect(ConnectionOptions(kubeconfig=api_server.kubeconfig)).list(kinds.NAMESPACE).items
+    assert not api_server.requests[-1].via_proxy
+
+
+def test_no_proxy_rules():
+    from kubectl_dynamo.cluster.config import proxy_for
+
+    env = {"HTTPS_PROXY": "http://proxy:3128", "NO_PROXY": "internal.example,10.0.0.0/8,.corp:6443"}
+    assert proxy_for("https://api.example:6443", None, env) == "http://proxy:3128"
+    assert proxy_for("https://k8s.internal.example:6443", None, env) is None
+    assert proxy_for("https://10.1.2.3:6443", None, env) is None
+    assert proxy_for("https://api.corp:6443", None, env) is None
+    assert proxy_for("https://api.corp:443", None, env) == "http://proxy:3128"
+    assert proxy_for("http://api.example", None, env) is None
+    assert proxy_for("https://localhost:6443", None, env) is None
+    assert proxy_for("https://10.1.2.3:6443", "http://explicit:8080", env) == "http://explicit:8080"

@@ -50,6 +50,7 @@ class Request:
     verb: str  # Kubernetes verb: get, list, watch, create, update, patch, delete, ...
     status: int = 0
     client_cert_subject: Optional[str] = None
+    via_proxy: bool = False  # the request line had an absolute URI, as clients send to a proxy
 
     @property
     def user_agent(self) -> str:
@@ -156,7 +157,7 @@ class Handler(BaseHTTPRequestHandler):
         route = self._route(path)
         record = Request(
             method, path, query, {k.lower(): v for k, v in self.headers.items()}, body,
-            _verb(method, route, query), client_cert_subject=self._peer_subject(),
+            _verb(method, route, query), client_cert_subject=self._peer_subject(), via_proxy=bool(split.scheme),
         )
         self.record = record
         self.drop_budget: Optional[int] = None
