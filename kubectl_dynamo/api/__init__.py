@@ -1,2 +1,3 @@
 """Pure descriptions of the Kubernetes and Dynamo API: resource kinds, label and
-annotation keys, and YAML loading. No network and no ``kubernetes`` import."""
+annotation keys, quantities, durations and times, label selectors, and YAML
+loading. No network and no ``kubernetes`` import."""
