@@ -73,3 +73,11 @@ def test_restricted_import_stays_in_its_package(module, allowed):
         if module in imported_modules(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
             offenders.append(relative.as_posix())
     assert offenders == [], f"{module} is imported outside kubectl_dynamo/{allowed}/ by {offenders}"
+
+
+def test_every_subpackage_has_init():
+    # setup.cfg uses `packages = find:`, which leaves out directories without __init__.py,
+    # so a wheel or the krew zipapp would lack their modules.
+    directories = {path.parent for path in package_modules()}
+    missing = sorted(d.relative_to(PACKAGE).as_posix() for d in directories if not (d / "__init__.py").exists())
+    assert missing == []
