@@ -109,6 +109,8 @@ def api_server(tmp_path):
         yield server
     finally:
         server.stop()
+    # A 500 the test did not inject is a bug in the test server, not in the product.
+    assert server.internal_errors == [], "the test API server failed: " + "; ".join(server.internal_errors)
 
 
 @pytest.fixture

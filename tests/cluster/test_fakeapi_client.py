@@ -395,3 +395,15 @@ def test_filtered_watch_sees_objects_enter_and_leave(api_server, api):
     events = [json.loads(line) for line in response.data.splitlines()]
     assert [e["type"] for e in events] == ["DELETED", "ADDED", "BOOKMARK"]
     assert events[-1]["object"]["metadata"]["resourceVersion"] == events[1]["object"]["metadata"]["resourceVersion"]
+
+
+def test_invalid_integer_parameter_is_400(api_server, api):
+    from tests.fakeapi.objects import pod
+
+    api_server.seed(pod("web-1", "dynamo"))
+    api_server.set_logs("dynamo", "web-1", "main", ["2020-01-01T00:00:00Z old", "new"])
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(api_server.url + "/api/v1/namespaces/dynamo/pods/web-1/log?tailLines=x")
+    assert raised.value.code == 400
+    assert k8s.CoreV1Api(api).read_namespaced_pod_log("web-1", "dynamo", since_seconds=60) == "new\n"
+    assert api_server.internal_errors == []

@@ -42,6 +42,8 @@ class FakeApiServer:
         self.store = Store()
         self.tls = tls
         self._requests: List[Request] = []
+        #: Exceptions the handler caught (each answered 500): bugs in this server.
+        self.internal_errors: List[str] = []
         self._faults: List[Fault] = []
         self._token: Optional[str] = None
         self._lock = threading.Lock()

@@ -8,6 +8,7 @@ server stops, so no thread outlives ``FakeApiServer.stop()``.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import re
 import select
@@ -176,6 +177,12 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
             self.close_connection = True
+        except Exception as exc:  # a bug in this server: answer like the real one, keep it for the test
+            self.fake.internal_errors.append(f"{method} {self.path}: {type(exc).__name__}: {exc}")
+            if not self.record.status:
+                self._send_json(500, status_body(500, f"Internal error occurred: {type(exc).__name__}: {exc}"))
+            else:
+                self.close_connection = True
         finally:
             self.fake._busy(-1)
 
@@ -373,7 +380,7 @@ class Handler(BaseHTTPRequestHandler):
                 start, metadata["resourceVersion"] = int(token["start"]), token["rv"]
             except (ValueError, KeyError, TypeError):
                 raise ApiError(400, "continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
-        limit = int(query.get("limit") or 0)
+        limit = _int_param(query, "limit") or 0
         page = items[start:start + limit] if limit > 0 else items[start:]
         if limit > 0 and start + limit < len(items):
             token = {"rv": metadata["resourceVersion"], "start": start + limit}
@@ -385,7 +392,7 @@ class Handler(BaseHTTPRequestHandler):
     def _watch(self, route: Route, query: Dict[str, str], watch_gone: bool) -> None:
         store = self.fake.store
         match = _matcher(query, route.kind)
-        timeout = float(query["timeoutSeconds"]) if query.get("timeoutSeconds") else MAX_STREAM_SECONDS
+        timeout = _int_param(query, "timeoutSeconds") or MAX_STREAM_SECONDS
         deadline = time.monotonic() + min(timeout, MAX_STREAM_SECONDS)
         requested = query.get("resourceVersion", "")
         self._start_stream("application/json")
@@ -393,7 +400,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._watch_error(gone().status_body())
         with store.cond:
             if requested and requested != "0":
-                cursor = int(requested)
+                cursor = _int_param(query, "resourceVersion")
                 if cursor < store.compacted_rv:
                     initial = None
                 else:
@@ -587,16 +594,15 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError as exc:
                 raise ApiError(400, str(exc))
         elif query.get("sinceSeconds"):
-            since = now().timestamp() - int(query["sinceSeconds"])
-            since = now().fromtimestamp(since, tz=now().tzinfo)
-        limit_bytes = int(query["limitBytes"]) if query.get("limitBytes") else None
+            since = now() - dt.timedelta(seconds=_int_param(query, "sinceSeconds"))
+        limit_bytes = _int_param(query, "limitBytes")
         with store.cond:
             lines = list(store.logs.get(key, []))
             instance = store.log_instances.get(key, 0)
         cursor = len(lines)
         selected = [line for line in lines if since is None or line.time >= since]
         if query.get("tailLines"):
-            tail = int(query["tailLines"])
+            tail = _int_param(query, "tailLines")
             selected = selected[-tail:] if tail > 0 else []
         self._start_stream("text/plain")
         budget = [limit_bytes]
@@ -741,6 +747,17 @@ def _matcher(query: Dict[str, str], kind: ResourceKind):
     except SelectorError as exc:
         raise ApiError(400, str(exc))
     return lambda obj: labels((obj.get("metadata") or {}).get("labels") or {}) and fields(obj)
+
+
+def _int_param(query: Dict[str, str], name: str) -> Optional[int]:
+    """Return an integer query parameter, or None when absent; 400 when not an integer."""
+    value = query.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ApiError(400, f'invalid value for query parameter {name}: "{value}": expected an integer') from None
 
 
 def _truthy(value: Optional[str]) -> bool:
