@@ -183,7 +183,7 @@ class _CredentialErrors(logging.Handler):
     """Collect what the client's kubeconfig loader logs at ERROR level.
 
     The loader logs a failing exec plugin instead of raising, and then sends no
-    credentials; the failure is reported as an error instead of a bare 401.
+    credentials. Collecting the message turns it into an error instead of a bare 401.
     """
 
     def __init__(self) -> None:

@@ -30,7 +30,7 @@ class FakeApiServer:
 
     ``directory`` receives the kubeconfig (and kubectl's discovery cache).
     With ``tls`` the server speaks HTTPS; with ``tls.client_ca`` it requires a
-    client certificate signed by that CA. ``require_token()`` makes it answer 401
+    client certificate signed by that CA. ``require_token()`` makes it return 401
     to requests without that bearer token.
     """
 
@@ -42,7 +42,7 @@ class FakeApiServer:
         self.store = Store()
         self.tls = tls
         self._requests: List[Request] = []
-        #: Exceptions the handler caught (each answered 500): bugs in this server.
+        #: Exceptions the handler caught and turned into 500 responses: bugs in this server.
         self.internal_errors: List[str] = []
         self._faults: List[Fault] = []
         self._token: Optional[str] = None

@@ -164,6 +164,7 @@ class Handler(BaseHTTPRequestHandler):
         self.drop_budget: Optional[int] = None
         self.sent = 0
         self.fake._log(record)
+
         self.fake._busy(+1)
         try:
             watch_gone = self._apply_faults(method, path, record.verb == "watch")
@@ -177,7 +178,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
             self.close_connection = True
-        except Exception as exc:  # a bug in this server: answer like the real one, keep it for the test
+        except Exception as exc:  # a bug in this server: respond 500 as the real one would, and record it
             self.fake.internal_errors.append(f"{method} {self.path}: {type(exc).__name__}: {exc}")
             if not self.record.status:
                 self._send_json(500, status_body(500, f"Internal error occurred: {type(exc).__name__}: {exc}"))
@@ -330,6 +331,7 @@ class Handler(BaseHTTPRequestHandler):
         if parts[0] == "apis" and len(parts) == 3:
             doc = discovery.resource_list(parts[1], parts[2], self.fake.kinds)
             return self._send_json(200, doc) if doc else self._no_route()
+
         if route.kind is None:
             return self._no_route()
         if route.kind.namespaced and route.name and route.namespace is None:
@@ -342,6 +344,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._no_route()
         if route.subresource == "scale":
             return self._scale(method, route, query, body)
+
         if route.name is None:
             if method == "GET":
                 return self._watch(route, query, watch_gone) if _truthy(query.get("watch")) else self._list(route, query)
@@ -408,6 +411,7 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 items, cursor = store.list(route.kind, route.namespace, match)
                 initial = [{"type": "ADDED", "object": item} for item in items]
+
         if initial is None:
             return self._watch_error(gone(f"too old resource version: {requested} ({store.compacted_rv})").status_body())
         for event in initial:
