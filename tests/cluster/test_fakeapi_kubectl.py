@@ -1,6 +1,8 @@
 """Real kubectl against the test API server, and kubectl dispatching to the plugin."""
 
+import queue
 import subprocess
+import threading
 import time
 
 from tests.conftest import run_process
@@ -35,6 +37,25 @@ metadata: {name: web-1, namespace: dynamo, labels: {app: web}}
 spec: {containers: [{name: main, image: nginx}]}
 status: {phase: Running}
 """
+
+
+class LineReader:
+    """Read a process's stdout on a thread, so that a test waits for a line with a deadline
+    instead of hanging when kubectl prints nothing."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.lines: "queue.Queue[str]" = queue.Queue()
+        threading.Thread(target=self._pump, args=(proc.stdout,), daemon=True).start()
+
+    def _pump(self, stream) -> None:
+        for line in stream:
+            self.lines.put(line)
+
+    def next(self, timeout: float = 20) -> str:
+        try:
+            return self.lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"kubectl printed no line within {timeout} s") from None
 
 
 def kubectl_run(kubectl, api_server, *args, input=None):
@@ -86,16 +107,17 @@ def test_logs_follow_streams_until_the_container_stops(kubectl, api_server):
     proc = subprocess.Popen(
         [kubectl, "logs", "-f", "web-1", "-n", "dynamo"], env=api_server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+    reader = LineReader(proc)
     try:
-        assert proc.stdout.readline() == "ready\n"
+        assert reader.next() == "ready\n"
         api_server.append_logs("dynamo", "web-1", "main", ["serving"])
-        assert proc.stdout.readline() == "serving\n"
+        assert reader.next() == "serving\n"
         api_server.close_log_streams("dynamo", "web-1")
         assert proc.wait(timeout=20) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
-        proc.communicate()
+        proc.wait(timeout=20)
 
 
 def test_get_watch_shows_an_update(kubectl, api_server):
@@ -104,16 +126,17 @@ def test_get_watch_shows_an_update(kubectl, api_server):
         [kubectl, "get", "pods", "-n", "dynamo", "-w", "--request-timeout=20s", "-o", "name"],
         env=api_server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
+    reader = LineReader(proc)
     try:
-        assert proc.stdout.readline().strip() == "pod/web-1"
+        assert reader.next().strip() == "pod/web-1"
         assert wait_for(lambda: api_server.requests_for("watch"), timeout=10)
         time.sleep(0.2)
         pod = api_server.get_object("v1", "Pod", "dynamo", "web-1")
         api_server.update_object({**pod, "status": {"phase": "Succeeded"}})
-        assert proc.stdout.readline().strip() == "pod/web-1"
+        assert reader.next().strip() == "pod/web-1"
     finally:
         proc.kill()
-        proc.communicate()
+        proc.wait(timeout=20)
 
 
 def test_kubectl_dispatches_plugin_with_kubeconfig(kubectl, api_server, plugin_env):
