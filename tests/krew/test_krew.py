@@ -193,6 +193,23 @@ def test_archive_is_pure_python(release):
     assert compiled == []
 
 
+def test_archive_ships_every_package_file(release):
+    import io
+    import zipfile
+
+    with tarfile.open(release["archive"]) as tar:
+        app = tar.extractfile("kubectl-dynamo").read()
+    with zipfile.ZipFile(io.BytesIO(app)) as bundle:
+        shipped = {name.split("site-packages/", 1)[-1] for name in bundle.namelist()}
+    package = REPO / "kubectl_dynamo"
+    expected = {
+        path.relative_to(REPO).as_posix()
+        for path in package.rglob("*")
+        if path.is_file() and path.suffix in (".py", ".json") and "__pycache__" not in path.parts
+    }
+    assert expected - shipped == set()
+
+
 def krew_install(manifest_path: Path, archive: Path, krew_root: Path) -> Path:
     """Install the archive the way `kubectl krew install --manifest --archive` does.
 
@@ -245,6 +262,14 @@ def test_krew_install_runs_version(krew_env, kubectl):
     result = run_process([kubectl, "dynamo", "version"], krew_env)
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith(f"kubectl-dynamo {__version__}\n")
+
+
+@pytest.mark.parametrize("command", ["render", "get", "status", "diff", "scale", "logs", "drift", "version"])
+def test_krew_install_ships_command(krew_env, kubectl, command):
+    # --help imports the command's module, so a package missing from the archive fails here.
+    result = run_process([kubectl, "dynamo", command, "--help"], krew_env)
+    assert result.exit_code == 0, result.stderr
+    assert f"Usage: kubectl dynamo {command}" in result.stdout
 
 
 def test_krew_install_renders_example(krew_env, kubectl):
