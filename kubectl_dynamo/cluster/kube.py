@@ -143,7 +143,7 @@ class KubeCluster:
                 watch="true", allowWatchBookmarks="true", labelSelector=label_selector, fieldSelector=field_selector,
                 resourceVersion=last_rv, timeoutSeconds=timeout_seconds,
             )
-            response = self._send("GET", kind.path(ns), op, query=query, stream=True, idempotent=True)
+            response = self._send("GET", kind.path(ns), op, query=query, stream=True, idempotent=True, quiet_stream=True)
             try:
                 for line in _lines(response):
                     if not line.strip():
@@ -239,7 +239,9 @@ class KubeCluster:
             sinceTime=options.since_time,
         )
         op = Operation("get", POD, pod, ns, "log")
-        response = self._send("GET", POD.path(ns, pod, "log"), op, query=query, stream=True, idempotent=True)
+        response = self._send(
+            "GET", POD.path(ns, pod, "log"), op, query=query, stream=True, idempotent=True, quiet_stream=options.follow,
+        )
         return self._stream_lines(response, op)
 
     def events_for(self, kind: ResourceKind, name: str, namespace: Optional[str] = None) -> List[Object]:
@@ -288,12 +290,15 @@ class KubeCluster:
                 headers[setting["key"]] = setting["value"]
         return headers
 
-    def _timeout(self, stream: bool) -> Any:
+    def _timeout(self, stream: bool, quiet_stream: bool) -> Any:
         if not self.request_timeout:
             return self._urllib3.Timeout(connect=None, read=None)
-        if stream:
-            # A stream may be quiet for long; only connecting is bounded.
+        if quiet_stream:
+            # A followed log or a watch may be quiet for long; only connecting is bounded.
             return self._urllib3.Timeout(connect=self.request_timeout, read=None)
+        if stream:
+            # Other streams may last longer than the timeout but must keep sending.
+            return self._urllib3.Timeout(connect=self.request_timeout, read=self.request_timeout)
         return self._urllib3.Timeout(total=self.request_timeout)
 
     def _send(
@@ -306,11 +311,13 @@ class KubeCluster:
         body: Any = None,
         content_type: Optional[str] = None,
         stream: bool = False,
+        quiet_stream: bool = False,
         idempotent: Optional[bool] = None,
         accept: str = "application/json",
     ) -> Any:
         """Send one request; return the body of a 2xx response, or with ``stream`` the
-        unread urllib3 response.
+        unread urllib3 response. ``--request-timeout`` bounds a whole request, each
+        read of a stream, and only the connect of a ``quiet_stream`` (watch, follow).
 
         Reads (``idempotent``, GET by default) are retried on 429, 5xx and dropped
         connections with exponential backoff, honouring ``Retry-After``; writes are
@@ -331,7 +338,7 @@ class KubeCluster:
             try:
                 response = self._pool.request(
                     method, url, body=data, headers=self._headers(accept, content_type),
-                    timeout=self._timeout(stream), preload_content=False, redirect=False,
+                    timeout=self._timeout(stream, quiet_stream), preload_content=False, redirect=False,
                 )
                 if not stream and 200 <= response.status < 300:
                     try:
@@ -384,7 +391,7 @@ class KubeCluster:
         except GeneratorExit:
             raise
         except Exception as exc:
-            raise from_transport(exc, op, self.host, None) from None
+            raise from_transport(exc, op, self.host, self.request_timeout) from None
         finally:
             response.release_conn() if response.isclosed() else response.close()
 
@@ -395,7 +402,7 @@ class KubeCluster:
         except GeneratorExit:
             raise
         except Exception as exc:
-            raise from_transport(exc, op, self.host, None) from None
+            raise from_transport(exc, op, self.host, self.request_timeout) from None
         finally:
             response.release_conn() if response.isclosed() else response.close()
 

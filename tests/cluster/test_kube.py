@@ -538,3 +538,25 @@ def test_no_proxy_rules():
     assert proxy_for("http://api.example", None, env) is None
     assert proxy_for("https://localhost:6443", None, env) is None
     assert proxy_for("https://10.1.2.3:6443", "http://explicit:8080", env) == "http://explicit:8080"
+
+
+def test_request_timeout_on_streams(api_server, tmp_path):
+    from tests.fakeapi.objects import pod
+
+    api_server.seed(pod("web-1", "dynamo"), {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc", "namespace": "dynamo"}})
+    api_server.set_logs("dynamo", "web-1", "main", ["one"])
+    api_server.serve_proxy("dynamo", "svc", "file", b"data")
+    timed = connect(ConnectionOptions(kubeconfig=api_server.kubeconfig, namespace="dynamo", request_timeout=0.5))
+    timed.sleep = lambda seconds: None
+    api_server.delay("GET", "/proxy/file$", 3)
+    with pytest.raises(ClusterError, match="did not respond to get of services/proxy .* within 0.5s"):
+        b"".join(timed.proxy_get("svc", "file"))
+    api_server.delay("GET", "/log$", 3)
+    with pytest.raises(ClusterError, match="within 0.5s"):
+        list(timed.stream_logs("web-1", LogOptions()))
+    # A followed log may stay quiet longer than the timeout.
+    follow = timed.stream_logs("web-1", LogOptions(follow=True))
+    assert next(follow) == "one"
+    api_server.after(1.2, api_server.append_logs, "dynamo", "web-1", "main", ["two"])
+    assert next(follow) == "two"
+    follow.close()
