@@ -14,6 +14,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 from kubectl_dynamo.api.kinds import (
     DCD,
     DEPLOYMENT,
+    DGD,
     DGDSA,
     GROVE_POD_CLIQUE_SET,
     INGRESS,
@@ -32,7 +33,7 @@ from kubectl_dynamo.render.api import RenderOptions, render_graph
 
 Object = Dict[str, Any]
 
-DGD_KIND = "DynamoGraphDeployment"
+DGD_KIND = DGD.kind
 
 # Kinds the renderer can produce. --kind accepts each one's kind, plural or short name.
 RENDERED_KINDS = (

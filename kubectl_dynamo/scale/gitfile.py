@@ -15,12 +15,13 @@ import subprocess
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from kubectl_dynamo.api.kinds import DGD
 from kubectl_dynamo.errors import DynamoError, InputError, UsageError
 from kubectl_dynamo.scale import rules
 from kubectl_dynamo.scale.plan import PreconditionFailed
 from kubectl_dynamo.scale.request import resolve_targets
 
-DGD_KIND = "DynamoGraphDeployment"
+DGD_KIND = DGD.kind
 # A plain or quoted YAML integer as it appears in the file.
 _NUMBER = re.compile(r"""(?P<plain>[-+]?[0-9]+)|"(?P<double>[-+]?[0-9]+)"|'(?P<single>[-+]?[0-9]+)'""")
 
