@@ -25,11 +25,14 @@ IMAGE = os.environ.get("KUBECTL_DYNAMO_TEST_IMAGE", "busybox:1.36")
 
 
 @pytest.fixture(scope="module")
-def real():
+def real(request):
+    # A KUBECONFIG set for daily work must never make a plain `pytest` touch that cluster.
+    if "realcluster" not in (request.config.getoption("markexpr") or ""):
+        pytest.skip("real-cluster test: select it with -m realcluster and KUBECONFIG pointing at a disposable cluster")
     if not os.environ.get("KUBECONFIG"):
         pytest.skip("set KUBECONFIG to a disposable test cluster (kind, minikube) to run the realcluster tests")
-    cluster = connect(ConnectionOptions())
     try:
+        cluster = connect(ConnectionOptions())
         cluster.api_groups()
     except ClusterError as exc:
         pytest.skip(f"the cluster in KUBECONFIG is not reachable: {exc}")
