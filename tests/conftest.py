@@ -18,7 +18,6 @@ from kubectl_dynamo.cli import run
 from kubectl_dynamo.cli.context import AppContext
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
 EXAMPLES = REPO / "examples"
 DATA = Path(__file__).resolve().parent / "data"
 

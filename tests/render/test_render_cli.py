@@ -15,7 +15,7 @@ from tests.conftest import EXAMPLES, run_process
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 CORPUS = DATA / "corpus"
-SHARED_VALUES = Path(__file__).resolve().parents[3] / "shared" / "dynamo-0.8.0"
+HELM_VALUES = Path(__file__).resolve().parents[1] / "data" / "dynamo-0.8.0"
 
 # Invalid for the 0.8 profile, with a field each message must name.
 INVALID = {
@@ -179,7 +179,7 @@ def test_grove_mode_renders_pod_clique_set_and_services(cli):
 
 
 def test_profile_defaults_match_platform_chart():
-    values = yaml.safe_load((SHARED_VALUES / "platform-values.yaml").read_text())
+    values = yaml.safe_load((HELM_VALUES / "platform-values.yaml").read_text())
     assert settings_from_helm_values(values) == OperatorSettings()
 
 
@@ -296,7 +296,7 @@ def test_kind_filter_without_matches_notes_it(cli):
 
 
 def test_operator_chart_values_give_binary_style_settings():
-    values = yaml.safe_load((SHARED_VALUES / "operator-values.yaml").read_text())
+    values = yaml.safe_load((HELM_VALUES / "operator-values.yaml").read_text())
     settings = settings_from_helm_values(values, release="dynamo", namespace="ops")
     assert settings.grove_termination_delay == "15m"
     assert settings.nats_address == "nats://dynamo-nats.ops.svc.cluster.local:4222"
