@@ -46,3 +46,10 @@ def test_kubectl_passes_exit_code(kubectl, plugin_env):
     result = run_process([kubectl, "dynamo", "frobnicate"], plugin_env)
     assert result.exit_code == ExitCode.USAGE
     assert "No such command" in result.stderr
+
+
+def test_no_arguments_prints_help(cli):
+    result = cli([])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Usage: kubectl dynamo [OPTIONS] COMMAND")
+    assert result.stderr == ""

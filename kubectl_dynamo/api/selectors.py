@@ -29,6 +29,22 @@ def _split_selector(text: str) -> List[str]:
     return parts
 
 
+def validate_selector(selector: str) -> None:
+    """Raise UsageError unless every requirement of ``selector`` has label-selector syntax.
+
+    Checking before the request turns a typo in ``-l`` into a usage error (exit 2)
+    instead of the API server's 400.
+    """
+    from kubectl_dynamo.errors import UsageError
+
+    for requirement in _split_selector(selector or ""):
+        if not _REQUIREMENT.match(requirement):
+            raise UsageError(
+                f"invalid label selector {selector!r}: cannot parse {requirement.strip()!r}",
+                hint="Write requirements as key=value, key!=value, key, !key or 'key in (a,b)', separated by commas.",
+            )
+
+
 def selector_matches(selector: str, values: Mapping[str, str]) -> bool:
     """Match a label selector (``a=b,c!=d,e,!f,g in (x,y)``) against a map; the empty selector matches all.
 

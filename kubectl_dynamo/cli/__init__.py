@@ -106,6 +106,8 @@ def main(argv: Optional[List[str]] = None, *, app: Optional[AppContext] = None) 
 def run(argv: Optional[List[str]] = None, *, app: Optional[AppContext] = None) -> int:
     """Run the command line and return the exit code instead of exiting."""
     args = sys.argv[1:] if argv is None else list(argv)
+    if not args:
+        args = ["--help"]  # like kubectl: help on stdout and exit 0, not a usage error
     app = app or AppContext()
     # --debug must take effect even when parsing fails before its callback runs.
     before_separator = args[: args.index("--")] if "--" in args else args

@@ -20,6 +20,7 @@ from urllib.parse import quote, urlencode
 
 from kubectl_dynamo import __version__
 from kubectl_dynamo.api.kinds import EVENT, ResourceKind
+from kubectl_dynamo.api.selectors import validate_selector
 from kubectl_dynamo.cluster import client_import
 from kubectl_dynamo.cluster.config import ResolvedConfig, resolve
 from kubectl_dynamo.cluster.failures import Operation, from_response, from_transport, is_dropped_connection
@@ -106,6 +107,7 @@ class KubeCluster:
         label_selector: Optional[str] = None,
         field_selector: Optional[str] = None,
     ) -> ObjectList:
+        validate_selector(label_selector)
         ns = None if all_namespaces else self._ns(kind, namespace)
         op = Operation("list", kind, "", ns)
         items: List[Object] = []
@@ -134,6 +136,7 @@ class KubeCluster:
         resource_version: Optional[str] = None,
         timeout_seconds: Optional[int] = None,
     ) -> Iterator[WatchEvent]:
+        validate_selector(label_selector)
         ns = None if all_namespaces else self._ns(kind, namespace)
         op = Operation("watch", kind, "", ns)
         last_rv = resource_version

@@ -146,3 +146,19 @@ def test_conflicting_write_is_exit_3(api_server, live_cli):
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("error: ")
     assert "nothing was written" in result.stderr.splitlines()[0]
+
+
+@pytest.mark.parametrize("selector", ["bad label!!", "app=x,,tier=y", "app in (a,b"])
+def test_invalid_selector_is_usage_error(api_server, live_cli, selector):
+    api_server.seed(GRAPH)
+    api_server.clear_requests()
+    result = live_cli(["get", "-A", "-l", selector])
+    assert_one_error(result, ExitCode.USAGE, f"error: invalid label selector {selector!r}")
+    assert api_server.requests_for(verb="list") == []
+
+
+def test_valid_set_selector_is_sent(api_server, live_cli):
+    api_server.seed(GRAPH)
+    result = live_cli(["get", "-A", "-l", "team in (a,b),!canary", "-o", "name"])
+    assert result.exit_code == ExitCode.OK, result.stderr
+    assert any(r.query.get("labelSelector") == "team in (a,b),!canary" for r in api_server.requests_for(verb="list"))
