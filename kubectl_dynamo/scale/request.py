@@ -7,6 +7,9 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 
 from kubectl_dynamo.errors import NotFoundError, UsageError
 
+#: Kubernetes stores replica counts as int32, so the API server rejects anything larger.
+MAX_REPLICAS = 2**31 - 1
+
 
 @dataclass(frozen=True)
 class ScaleRequest:
@@ -32,7 +35,7 @@ class ScaleRequest:
 
 
 def parse_replicas(text: str, service: str) -> int:
-    """Return ``text`` as a replica count: an integer >= 0, else raise UsageError."""
+    """Return ``text`` as a replica count: an integer from 0 to ``MAX_REPLICAS``, else raise UsageError."""
     value = text.strip()
     try:
         count = int(value, 10)
@@ -43,6 +46,11 @@ def parse_replicas(text: str, service: str) -> int:
         ) from None
     if count < 0:
         raise UsageError(f"invalid replica count {count} for service {service!r}: replicas must be >= 0")
+    if count > MAX_REPLICAS:
+        raise UsageError(
+            f"invalid replica count {count} for service {service!r}: the maximum is {MAX_REPLICAS}, "
+            f"because Kubernetes stores replicas as a 32-bit integer",
+        )
     return count
 
 

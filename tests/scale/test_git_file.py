@@ -152,6 +152,13 @@ def test_multinode_zero_rejected_in_file(cli, graph_file):
     assert graph_file.read_text() == GRAPH_FILE
 
 
+def test_count_above_int32_rejected_in_file(cli, graph_file):
+    result = cli(["scale", "llm-disagg", "Frontend=99999999999999999999", "--git-file", str(graph_file)])
+    assert result.exit_code == ExitCode.USAGE
+    assert "invalid replica count 99999999999999999999 for service 'Frontend': the maximum is 2147483647" in result.stderr
+    assert graph_file.read_text() == GRAPH_FILE
+
+
 def test_flux_variable_rejected(cli, tmp_path):
     path = tmp_path / "g.yaml"
     path.write_text(GRAPH_FILE.replace("replicas:   1", "replicas: ${FRONTEND_REPLICAS:=1}"))

@@ -202,12 +202,31 @@ def test_missing_graph(seeded, live_cli):
     assert '"nope" not found in namespace default' in result.stderr
 
 
-@pytest.mark.parametrize("value, message", [("-1", "replicas must be >= 0"), ("three", "expected an integer >= 0")])
+@pytest.mark.parametrize("value, message", [
+    ("-1", "replicas must be >= 0"),
+    ("three", "expected an integer >= 0"),
+    ("2147483648", "invalid replica count 2147483648 for service 'VllmWorker': the maximum is 2147483647"),
+    ("99999999999999999999", "invalid replica count 99999999999999999999 for service 'VllmWorker': the maximum is 2147483647"),
+])
 def test_bad_count_rejected_before_connecting(seeded, live_cli, value, message):
     result = live_cli(["scale", "demo", f"VllmWorker={value}"])
     assert result.exit_code == ExitCode.USAGE
     assert message in result.stderr
     assert seeded.requests == []
+
+
+def test_replicas_option_above_int32_rejected(seeded, live_cli):
+    result = live_cli(["scale", "demo", "--service", "VllmWorker", "--replicas", "99999999999999999999"])
+    assert result.exit_code == ExitCode.USAGE
+    assert "99999999999999999999" in result.stderr
+    assert "the maximum is 2147483647" in result.stderr
+    assert seeded.requests == []
+
+
+def test_int32_maximum_accepted(seeded, live_cli):
+    result = live_cli(["scale", "demo", "VllmWorker=2147483647"])
+    assert result.exit_code == 0, result.stderr
+    assert replicas(seeded, "VllmWorker") == 2147483647
 
 
 def test_forbidden_patch(seeded, live_cli):
