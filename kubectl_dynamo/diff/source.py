@@ -31,6 +31,12 @@ def load_from(reference: str, paths: Sequence[str]) -> List[Document]:
 def _documents_at_revision(revision: str, path: str) -> List[Document]:
     absolute = os.path.abspath(path)
     directory = absolute if os.path.isdir(absolute) else os.path.dirname(absolute)
+    if not os.path.isdir(directory):
+        # git runs in this directory, so it must exist even when the file is new.
+        raise InputError(
+            f"-f {path}: directory {os.path.dirname(path) or '.'!r} not found",
+            hint="Check the -f path: with a git revision in --from, -f names the file as it is in the work tree now.",
+        )
     _git(["rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}"], directory, revision=revision)
     if os.path.isdir(absolute):
         listing = _git(["ls-tree", "-r", "--name-only", revision, "--", "."], directory, revision=revision)
@@ -60,6 +66,8 @@ def _git(args: List[str], directory: str, *, revision: str) -> str:
     try:
         process = subprocess.run(["git", *args], cwd=directory, capture_output=True, text=True, check=False)
     except FileNotFoundError as exc:
+        if exc.filename not in (None, "git"):
+            raise InputError(f"cannot run git in {exc.filename}: {exc.strerror}") from exc
         raise InputError("--from names no existing file, and git is not installed to read it as a revision") from exc
     if process.returncode != 0:
         detail = process.stderr.strip().splitlines()[-1] if process.stderr.strip() else f"git exited with {process.returncode}"

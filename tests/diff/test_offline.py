@@ -110,6 +110,15 @@ def test_unknown_revision_is_usage_error(cli, repo):
     assert result.stdout == ""
 
 
+def test_from_revision_with_missing_directory(cli, repo):
+    result = cli(["diff", "--from", "HEAD~1", "-f", "nodir/graph.yaml"])
+    assert result.exit_code == 2
+    assert "git is not installed" not in result.stderr
+    assert "error: -f nodir/graph.yaml: directory 'nodir' not found" in result.stderr
+    assert "Check the -f path" in result.stderr
+    assert result.stdout == ""
+
+
 def test_from_outside_git_is_usage_error(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "graph.yaml").write_text(GRAPH.read_text())
