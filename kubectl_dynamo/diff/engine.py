@@ -22,7 +22,7 @@ from kubectl_dynamo.api.labels import LAST_APPLIED_GENERATION
 from kubectl_dynamo.api.selectors import selector_matches
 from kubectl_dynamo.api.load import Document, load_documents
 from kubectl_dynamo.diff.compare import IgnoreRule, compare
-from kubectl_dynamo.diff.live import LiveChildren, ResolvedSettings, fetch_children, resolve_settings
+from kubectl_dynamo.diff.live import LiveChildren, ResolvedSettings, fetch_children, resolve_settings, settings_for_live_graph
 from kubectl_dynamo.diff.model import CHANGED, CHILDREN, CREATED, DELETED, ERROR, UNCHANGED, DiffReport, ObjectDiff, analyse_pods
 from kubectl_dynamo.diff.normalize import live_hash, object_key
 from kubectl_dynamo.diff.ownership import keep_fields_owned_elsewhere
@@ -103,7 +103,7 @@ def diff_files(request: DiffRequest, cluster) -> DiffReport:
         if graph_entry.action != ERROR:
             _fill(graph_entry, live, desired, old_is_live=True, ignores=request.ignores)
         report.objects.append(graph_entry)
-        _diff_children_live(context, cluster, desired, namespace, name, explain_hashes=False)
+        _diff_children_live(context, cluster, desired, namespace, name, explain_hashes=False, live_dgd=live)
     return report
 
 
@@ -119,22 +119,25 @@ def diff_live_graph(request: DiffRequest, cluster) -> DiffReport:
             f'dynamographdeployments.nvidia.com "{request.name}" not found in namespace "{namespace}"',
             status=404, reason="NotFound", hint="List the graphs with `kubectl dynamo get`, or pass -n NAMESPACE.",
         ) from exc
-    _diff_children_live(context, cluster, live, namespace, request.name, explain_hashes=True)
+    _diff_children_live(context, cluster, live, namespace, request.name, explain_hashes=True, live_dgd=live)
     return report
 
 
-def _diff_children_live(context: _Context, cluster, dgd: Object, namespace: str, graph: str, *, explain_hashes: bool) -> None:
+def _diff_children_live(context: _Context, cluster, dgd: Object, namespace: str, graph: str, *, explain_hashes: bool,
+                        live_dgd: Optional[Object]) -> None:
     report, request = context.report, context.request
     try:
         resolved = _settings(context, cluster, namespace)
-        rendered = _render(dgd, namespace, request.profile, resolved.settings, report)
+        settings, notes = settings_for_live_graph(cluster, resolved, live_dgd)
+        report.notes.extend(notes)
+        rendered = _render(dgd, namespace, request.profile, settings, report)
     except DynamoError as exc:
         entry = ObjectDiff(kinds.DGD.api_version, CHILDREN, namespace, graph, ERROR, graph)
         _fail(entry, exc, f"cannot render: {exc}")
         report.objects.append(entry)
         return
 
-    live = fetch_children(cluster, namespace, graph, rendered, _extra_kinds(resolved))
+    live = fetch_children(cluster, namespace, graph, rendered, _extra_kinds(settings))
     entries = _pair_children(rendered, live, graph, request.ignores)
     _explain_causes(entries, rendered, live, request.profile, report, compare_hashes=explain_hashes)
     report.objects.extend(entries)
@@ -149,9 +152,9 @@ def _settings(context: _Context, cluster, namespace: str) -> ResolvedSettings:
     return resolved
 
 
-def _extra_kinds(resolved: ResolvedSettings) -> Tuple[kinds.ResourceKind, ...]:
+def _extra_kinds(settings: Any) -> Tuple[kinds.ResourceKind, ...]:
     extra = []
-    if getattr(resolved.settings, "lws_enabled", False):
+    if getattr(settings, "lws_enabled", False):
         extra.append(kinds.LEADER_WORKER_SET)
     return tuple(extra)
 

@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from kubectl_dynamo.api import kinds
 from kubectl_dynamo.api.kinds import ResourceKind, kind_for
-from kubectl_dynamo.api.labels import GRAPH
+from kubectl_dynamo.api.labels import ENABLE_GROVE, GRAPH
 from kubectl_dynamo.diff.normalize import object_key
 from kubectl_dynamo.errors import ClusterError
 
@@ -114,6 +114,8 @@ class ResolvedSettings:
     # The origin of the settings, for a note on stderr.
     source: str
     notes: List[str] = field(default_factory=list)
+    # The API groups that discovery found; empty when discovery failed.
+    api_groups: frozenset = frozenset()
 
 
 def resolve_settings(cluster, namespace: str, profile: str) -> ResolvedSettings:
@@ -151,7 +153,7 @@ def resolve_settings(cluster, namespace: str, profile: str) -> ResolvedSettings:
         lws_enabled="leaderworkerset.x-k8s.io" in groups and "scheduling.volcano.sh" in groups,
         kai_scheduler_enabled="scheduling.run.ai" in groups,
     )
-    return ResolvedSettings(settings, source, notes)
+    return ResolvedSettings(settings, source, notes, frozenset(groups))
 
 
 def _settings_parser():
@@ -203,3 +205,65 @@ def _pick_operator(deployments: List[Object], namespace: str) -> Object:
         if not restricted_to(deployment):
             return deployment
     return deployments[0]
+
+
+# --- the orchestrator of one live graph --------------------------------------------------
+
+
+def settings_for_live_graph(cluster, resolved: ResolvedSettings, live_dgd: Optional[Object]) -> Tuple[Any, List[str]]:
+    """Return the settings to render one existing graph with, and notes on what its live children changed.
+
+    The operator checks for Grove and LeaderWorkerSet once at start-up, so API
+    discovery can disagree with it: Grove installed after the operator started,
+    or Volcano missing from discovery. The live children show what the operator
+    does: DCDs and no PodCliqueSet mean it runs without Grove, LeaderWorkerSets
+    mean it runs with LeaderWorkerSet. A graph with no live children keeps the
+    discovery result.
+    """
+    settings = resolved.settings
+    if not live_dgd:
+        return settings, []
+    metadata = live_dgd.get("metadata") or {}
+    graph, namespace = metadata.get("name", ""), metadata.get("namespace", "")
+    annotations = metadata.get("annotations") or {}
+    notes: List[str] = []
+
+    # A graph annotated nvidia.com/enable-grove: "false" runs without Grove whatever the operator found.
+    grove_allowed = str(annotations.get(ENABLE_GROVE, "")).lower() != "false"
+    if getattr(settings, "grove_enabled", False) and grove_allowed:
+        dcds = _list_quietly(cluster, kinds.DCD, namespace, f"{GRAPH}={graph}")
+        if dcds and not _exists(cluster, kinds.GROVE_POD_CLIQUE_SET, namespace, graph):
+            settings = dataclasses.replace(settings, grove_enabled=False)
+            notes.append(
+                f"note: {graph}: rendering without Grove although the cluster serves grove.io: the live graph has "
+                f"{len(dcds)} DynamoComponentDeployment(s) and no PodCliqueSet, so the operator runs it without Grove"
+            )
+    if not getattr(settings, "lws_enabled", False) and "leaderworkerset.x-k8s.io" in resolved.api_groups:
+        sets = _list_quietly(cluster, kinds.LEADER_WORKER_SET, namespace, f"{GRAPH}={graph}")
+        if sets:
+            settings = dataclasses.replace(settings, lws_enabled=True)
+            notes.append(
+                f"note: {graph}: rendering with LeaderWorkerSet although API discovery found no scheduling.volcano.sh: "
+                f"the live graph has {len(sets)} LeaderWorkerSet(s), so the operator runs with LeaderWorkerSet"
+            )
+    return settings, notes
+
+
+def _list_quietly(cluster, kind: ResourceKind, namespace: str, selector: str) -> List[Object]:
+    """List for inference only: a failure means no evidence, and the children lists report it."""
+    try:
+        return cluster.list(kind, namespace, label_selector=selector).items
+    except ClusterError as exc:
+        if exc.status == 0:
+            raise
+        return []
+
+
+def _exists(cluster, kind: ResourceKind, namespace: str, name: str) -> bool:
+    try:
+        cluster.get(kind, name, namespace)
+    except ClusterError as exc:
+        if exc.status == 0:
+            raise
+        return False  # not found, or unreadable: either way no evidence of Grove
+    return True

@@ -265,15 +265,72 @@ def test_kubectl_dispatches_plugin_exit_code(cluster, kubectl, plugin_env, tmp_p
     assert "spec.replicas 2 -> 5" in result.stdout
 
 
-def test_grove_served_renders_pod_clique_set(api_server, live_cli, tmp_path):
-    # The shared server serves grove.io, so the operator would run the graph on Grove.
-    api_server.seed(*livegraph.live_graph())
+def test_grove_served_renders_new_graph_as_pod_clique_set(api_server, live_cli, tmp_path):
+    # The shared server serves grove.io and the graph has no live children, so discovery decides.
+    api_server.seed(*[obj for obj in livegraph.live_graph() if obj["kind"] == "Deployment" and obj["metadata"]["namespace"] == "dynamo-system"])
     result = live_cli(["diff", "-f", write_graph(tmp_path), "-o", "json"])
     assert result.exit_code == 1, result.stderr
     actions = {(o["kind"], o["name"]): o["action"] for o in json.loads(result.stdout)["objects"]}
     assert actions[("PodCliqueSet", "my-graph")] == "created"
-    assert actions[("DynamoComponentDeployment", "my-graph-decode")] == "deleted"
-    assert actions[("Deployment", "my-graph-frontend")] == "deleted"
+    assert ("DynamoComponentDeployment", "my-graph-decode") not in actions
+    assert "rendering without Grove" not in result.stderr
+
+
+def test_live_dcds_override_grove_discovery(api_server, live_cli, tmp_path):
+    # grove.io is served, but the live children show an operator that started without Grove.
+    api_server.seed(*livegraph.live_graph())
+    result = live_cli(["diff", "-f", write_graph(tmp_path), "-o", "json"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    actions = {(o["kind"], o["name"]): o["action"] for o in json.loads(result.stdout)["objects"]}
+    assert ("PodCliqueSet", "my-graph") not in actions
+    assert actions[("DynamoComponentDeployment", "my-graph-decode")] == "unchanged"
+    assert actions[("Deployment", "my-graph-frontend")] == "unchanged"
+    assert ("note: my-graph: rendering without Grove although the cluster serves grove.io: the live graph has "
+            "2 DynamoComponentDeployment(s) and no PodCliqueSet, so the operator runs it without Grove") in result.stderr
+
+
+def test_live_name_follows_live_dcds(api_server, live_cli):
+    api_server.seed(*livegraph.live_graph())
+    result = live_cli(["diff", "my-graph", "-n", "ns1", "-o", "json"])
+    kinds_seen = {o["kind"] for o in json.loads(result.stdout)["objects"]}
+    assert "PodCliqueSet" not in kinds_seen
+    assert "rendering without Grove" in result.stderr
+
+
+def test_live_pod_clique_set_keeps_grove(api_server, live_cli, tmp_path):
+    pod_clique_set = {
+        "apiVersion": "grove.io/v1alpha1", "kind": "PodCliqueSet",
+        "metadata": {"name": "my-graph", "namespace": "ns1", "ownerReferences": [livegraph.DGD_OWNER]},
+        "spec": {"replicas": 1, "template": {"cliques": []}},
+    }
+    api_server.seed(*livegraph.live_graph(), pod_clique_set)
+    result = live_cli(["diff", "-f", write_graph(tmp_path), "-o", "json"])
+    actions = {(o["kind"], o["name"]): o["action"] for o in json.loads(result.stdout)["objects"]}
+    assert actions[("PodCliqueSet", "my-graph")] == "changed"
+    assert "rendering without Grove" not in result.stderr
+
+
+def test_live_leader_worker_sets_enable_lws(tmp_path, dynamo_cli):
+    from kubectl_dynamo.api.kinds import ALL_KINDS
+    from tests.fakeapi import FakeApiServer
+
+    # LeaderWorkerSet is served but Volcano is not, so discovery alone would say no LWS.
+    served = [kind for kind in ALL_KINDS if kind.group not in ("grove.io", "scheduling.volcano.sh", "scheduling.run.ai")]
+    server = FakeApiServer(tmp_path / "lws-no-volcano", kinds=served).start()
+    leader_worker_set = {
+        "apiVersion": "leaderworkerset.x-k8s.io/v1", "kind": "LeaderWorkerSet",
+        "metadata": {"name": "my-graph-decode-0", "namespace": "ns1", "labels": livegraph.stage_labels("decode")},
+        "spec": {"replicas": 1},
+    }
+    try:
+        server.seed(*livegraph.live_graph(), leader_worker_set)
+        result = dynamo_cli(["diff", "-f", write_graph(tmp_path), "-o", "json"], env={"KUBECONFIG": server.kubeconfig})
+        listed = {r.path for r in server.requests_for(verb="list")}
+    finally:
+        server.stop()
+    assert ("note: my-graph: rendering with LeaderWorkerSet although API discovery found no scheduling.volcano.sh: "
+            "the live graph has 1 LeaderWorkerSet(s), so the operator runs with LeaderWorkerSet") in result.stderr
+    assert "/apis/leaderworkerset.x-k8s.io/v1/namespaces/ns1/leaderworkersets" in listed
 
 
 def test_colour_follows_flag(cluster, dynamo_cli, tmp_path):
