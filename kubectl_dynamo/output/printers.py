@@ -23,6 +23,11 @@ def to_yaml_stream(objects: Iterable[Any]) -> str:
     return "".join("---\n" + to_yaml(obj) for obj in objects)
 
 
+def count_noun(count: int, noun: str, plural: str = "") -> str:
+    """Return ``count`` with ``noun`` in the number it needs: "1 field", "2 fields", "0 fields"."""
+    return f"{count} {noun if count == 1 else (plural or noun + 's')}"
+
+
 def to_json(obj: Any) -> str:
     return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
 

@@ -110,9 +110,9 @@ def plan_file_edit(
             splices.append(splice)
         if desired == 0 and rules.is_multinode(spec) and not change.unchanged:
             if not force:
+                reason = rules.zero_multinode_reason(rules.node_count(spec), rules.orchestrator(document, service))
                 raise UsageError(
-                    f"will not scale {service} to 0 in {path} without --force: it is multinode ({rules.node_count(spec)} nodes per "
-                    f"replica), and multinode services cannot run at 0 replicas",
+                    f"will not scale {service} to 0 in {path} without --force: {reason}",
                     hint="Scale it to 1, or pass --force to write 0 anyway.",
                 )
             warnings.append(f"writing 0 replicas of multinode service {service} because of --force")

@@ -42,6 +42,8 @@ class ServiceChange:
     node_count: int = 1
     gpus_per_node: int = 0
     autoscalers: List[str] = field(default_factory=list)
+    #: rules.GROVE, rules.LWS, or "" when the graph does not show what runs the service.
+    orchestrator: str = ""
 
     @property
     def unchanged(self) -> bool:
@@ -156,6 +158,7 @@ def plan_scale(
             owner=GRAPH,
             node_count=rules.node_count(spec),
             gpus_per_node=rules.gpus_per_node(spec),
+            orchestrator=rules.orchestrator(dgd, service),
         )
         if adapters is None:
             if rules.adapter_expected(spec):
@@ -209,10 +212,7 @@ def _check_preconditions(changes: List[ServiceChange], current_replicas: Optiona
     for change in changes:
         if change.desired != 0 or change.node_count <= 1 or change.unchanged:
             continue
-        reason = (
-            f"it is multinode ({change.node_count} nodes per replica), and Grove rejects a scaling group of 0 "
-            f"replicas, so the pods keep running and the graph goes not ready"
-        )
+        reason = rules.zero_multinode_reason(change.node_count, change.orchestrator)
         if not force:
             raise UsageError(
                 f"will not scale {change.service} to 0 without --force: {reason}",

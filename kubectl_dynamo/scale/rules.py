@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Optional
 
-from kubectl_dynamo.api.labels import COMPONENT, GRAPH
+from kubectl_dynamo.api.labels import COMPONENT, ENABLE_GROVE, GRAPH
 
 Object = Dict[str, Any]
 
@@ -40,6 +40,53 @@ def node_count(service: Object) -> int:
 
 def is_multinode(service: Object) -> bool:
     return node_count(service) > 1
+
+
+#: Values of ``orchestrator``.
+GROVE = "Grove"
+LWS = "LeaderWorkerSet"
+
+
+def orchestrator(dgd: Object, service: str) -> str:
+    """Return what runs a multinode service: ``GROVE``, ``LWS``, or "" when the graph does not tell.
+
+    The operator records each service's child kind in ``status.services`` (PodClique
+    or PodCliqueScalingGroup under Grove, Deployment or LeaderWorkerSet without it).
+    A graph with no status yet runs without Grove when it has the
+    ``nvidia.com/enable-grove: "false"`` annotation; otherwise the operator's own
+    settings decide, which the graph does not show.
+    """
+    recorded = ((dgd.get("status") or {}).get("services")) or {}
+    entries = [recorded[service]] if isinstance(recorded.get(service), dict) else list(recorded.values())
+    kinds = {str((entry or {}).get("componentKind", "")) for entry in entries}
+    if kinds & {"PodClique", "PodCliqueScalingGroup"}:
+        return GROVE
+    if kinds & {"Deployment", "LeaderWorkerSet"}:
+        return LWS
+    annotations = (dgd.get("metadata") or {}).get("annotations") or {}
+    if str(annotations.get(ENABLE_GROVE, "")).lower() == "false":
+        return LWS
+    return ""
+
+
+def zero_multinode_reason(nodes_per_replica: int, runner: str) -> str:
+    """Return why scaling a multinode service to 0 is rejected without --force, for its orchestrator.
+
+    Facts of Dynamo 0.8.0: the operator accepts 0 for a multinode service. Under
+    Grove, the service is a PodCliqueScalingGroup, whose webhook rejects 0 replicas,
+    so the pods keep running and the graph goes not ready. Without Grove, the
+    operator creates one LeaderWorkerSet per replica, so 0 deletes them all and
+    the graph stops serving that service.
+    """
+    nodes = f"it is multinode ({nodes_per_replica} nodes per replica)"
+    grove = ("Grove's webhook rejects a PodCliqueScalingGroup of 0 replicas, "
+             "so the pods keep running and the graph goes not ready")
+    lws = "0 replicas delete every LeaderWorkerSet of the service, so the graph stops serving it"
+    if runner == GROVE:
+        return f"{nodes} and runs under Grove: {grove}"
+    if runner == LWS:
+        return f"{nodes} and runs as LeaderWorkerSets: {lws}"
+    return f"{nodes}. Under Grove, {grove}. With LeaderWorkerSet, {lws}"
 
 
 def gpus_per_node(service: Object) -> int:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import List
 
-from kubectl_dynamo.api.kinds import DGD
-from kubectl_dynamo.scale.plan import resource_name
+from kubectl_dynamo.api.kinds import DGD, DGDSA
+from kubectl_dynamo.output.printers import count_noun
+from kubectl_dynamo.scale.plan import ADAPTER, resource_name
 from kubectl_dynamo.scale.run import ScaleReport
 
 
@@ -22,7 +23,7 @@ def report_lines(report: ScaleReport) -> List[str]:
             lines.extend(edit.diff().rstrip("\n").splitlines())
         for change in edit.changes:
             if change.unchanged:
-                lines.append(f"{edit.path} unchanged: service {change.service} already has {change.current} replicas")
+                lines.append(f"{edit.path} unchanged: service {change.service} already has {count_noun(change.current, 'replica')}")
             else:
                 action = "added" if change.inserted else "set"
                 lines.append(f"{edit.path} edited{suffix}: service {change.service} {change.current} -> {change.desired} "
@@ -41,7 +42,9 @@ def report_lines(report: ScaleReport) -> List[str]:
         for change in live.plan.changes:
             write = written.get(change.service)
             if change.unchanged:
-                lines.append(f"{graph} unchanged: service {change.service} already has {change.current} replicas")
+                # Name the object that owns the count, as the "scaled" lines do.
+                owner = resource_name(DGDSA, change.adapter) if change.owner == ADAPTER and change.adapter else graph
+                lines.append(f"{owner} unchanged: service {change.service} already has {count_noun(change.current, 'replica')}")
             elif write is not None:
                 where = "scale subresource" if write.subresource else change.field_path
                 lines.append(f"{write.resource} scaled{suffix}: service {change.service} "

@@ -117,7 +117,7 @@ def test_noop_writes_nothing(cli, graph_file):
     before = graph_file.stat().st_mtime_ns
     result = cli(["scale", "llm-disagg", "Frontend=1", "--git-file", str(graph_file)])
     assert result.exit_code == 0, result.stderr
-    assert "unchanged: service Frontend already has 1 replicas" in result.stdout
+    assert "unchanged: service Frontend already has 1 replica\n" in result.stdout
     assert graph_file.read_text() == GRAPH_FILE
     assert graph_file.stat().st_mtime_ns == before
 
@@ -149,7 +149,21 @@ def test_multinode_zero_rejected_in_file(cli, graph_file):
     result = cli(["scale", "llm-disagg", "VllmDecodeWorker=0", "Frontend=2", "--git-file", str(graph_file)])
     assert result.exit_code == ExitCode.USAGE
     assert "multinode" in result.stderr
+    assert "multinode services cannot run at 0 replicas" not in result.stderr
+    assert "Under Grove, Grove's webhook rejects a PodCliqueScalingGroup of 0 replicas" in result.stderr
+    assert "With LeaderWorkerSet, 0 replicas delete every LeaderWorkerSet of the service" in result.stderr
     assert graph_file.read_text() == GRAPH_FILE
+
+
+def test_multinode_zero_in_file_without_grove(cli, tmp_path):
+    path = tmp_path / "g.yaml"
+    text = GRAPH_FILE.replace("  namespace: ml\n", "  namespace: ml\n  annotations: {nvidia.com/enable-grove: 'false'}\n")
+    path.write_text(text)
+    result = cli(["scale", "llm-disagg", "VllmDecodeWorker=0", "--git-file", str(path)])
+    assert result.exit_code == ExitCode.USAGE
+    assert "runs as LeaderWorkerSets: 0 replicas delete every LeaderWorkerSet of the service" in result.stderr
+    assert "Grove" not in result.stderr
+    assert path.read_text() == text
 
 
 def test_count_above_int32_rejected_in_file(cli, graph_file):

@@ -182,6 +182,38 @@ def test_multinode_to_zero_rejected(seeded, live_cli):
     assert patches(seeded) == []
 
 
+def test_multinode_to_zero_unknown_orchestrator(seeded, live_cli):
+    result = live_cli(["scale", "demo", "prefill=0"])
+    assert result.exit_code == ExitCode.USAGE
+    assert "Under Grove, Grove's webhook rejects a PodCliqueScalingGroup of 0 replicas" in result.stderr
+    assert "With LeaderWorkerSet, 0 replicas delete every LeaderWorkerSet of the service" in result.stderr
+
+
+@pytest.mark.parametrize("component_kind, expected, absent", [
+    ("PodCliqueScalingGroup", "runs under Grove: Grove's webhook rejects a PodCliqueScalingGroup of 0 replicas", "LeaderWorkerSet"),
+    ("LeaderWorkerSet", "runs as LeaderWorkerSets: 0 replicas delete every LeaderWorkerSet of the service", "Grove"),
+])
+def test_multinode_to_zero_reason_per_orchestrator(api_server, live_cli, component_kind, expected, absent):
+    graph_with_status = yaml.safe_load(GRAPH)
+    graph_with_status["status"] = {"services": {"prefill": {"componentKind": component_kind, "componentName": "demo-prefill"}}}
+    api_server.seed(graph_with_status)
+    result = live_cli(["scale", "demo", "prefill=0"])
+    assert result.exit_code == ExitCode.USAGE
+    assert expected in result.stderr
+    assert absent not in result.stderr
+    assert patches(api_server) == []
+
+
+def test_multinode_to_zero_lws_by_annotation(api_server, live_cli):
+    graph_without_grove = yaml.safe_load(GRAPH)
+    graph_without_grove["metadata"]["annotations"] = {"nvidia.com/enable-grove": "false"}
+    api_server.seed(graph_without_grove)
+    result = live_cli(["scale", "demo", "prefill=0"])
+    assert result.exit_code == ExitCode.USAGE
+    assert "runs as LeaderWorkerSets" in result.stderr
+    assert "Grove" not in result.stderr
+
+
 def test_multinode_to_zero_forced(seeded, live_cli):
     result = live_cli(["scale", "demo", "prefill=0", "--force"])
     assert result.exit_code == 0, result.stderr
@@ -251,8 +283,9 @@ def test_current_replicas_precondition(seeded, live_cli):
 def test_noop_writes_nothing(seeded, live_cli):
     result = live_cli(["scale", "demo", "VllmWorker=1", "decode=2"])
     assert result.exit_code == 0, result.stderr
-    assert "dynamographdeployment.nvidia.com/demo unchanged: service VllmWorker already has 1 replicas" in result.stdout
-    assert "service decode already has 2 replicas" in result.stdout
+    assert "dynamographdeployment.nvidia.com/demo unchanged: service VllmWorker already has 1 replica\n" in result.stdout
+    assert "dynamographdeploymentscalingadapter.nvidia.com/demo-decode unchanged: service decode already has 2 replicas" in result.stdout
+    assert "dynamographdeployment.nvidia.com/demo unchanged: service decode" not in result.stdout
     assert patches(seeded) == []
 
 
