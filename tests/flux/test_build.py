@@ -1,7 +1,6 @@
 """Building what a Kustomization applies, from a real git clone, with real kubectl kustomize."""
 
 import shutil
-from pathlib import Path
 
 import pytest
 
