@@ -61,7 +61,8 @@ def render(app, filenames: Tuple[str, ...], namespace: Optional[str], output: st
     from kubectl_dynamo.render.documents import load_settings, object_name, render_files
 
     settings = load_settings(profile, operator_config, grove=grove, lws=lws, discovery_backend=discovery_backend)
-    options = RenderOptions(profile=profile, namespace=namespace or "default", settings=settings, stage=stage)
+    options = RenderOptions(profile=profile, namespace=namespace or "default", settings=settings, stage=stage,
+                            no_orchestrator_advice="so pass --grove or --lws if the cluster serves them")
     result = render_files(filenames, options, kinds)
 
     for note in result.notes:

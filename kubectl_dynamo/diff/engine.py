@@ -130,7 +130,7 @@ def _diff_children_live(context: _Context, cluster, dgd: Object, namespace: str,
         resolved = _settings(context, cluster, namespace)
         settings, notes = settings_for_live_graph(cluster, resolved, live_dgd)
         report.notes.extend(notes)
-        rendered = _render(dgd, namespace, request.profile, settings, report)
+        rendered = _render(dgd, namespace, request.profile, settings, report, advice=_live_advice(resolved))
     except DynamoError as exc:
         entry = ObjectDiff(kinds.DGD.api_version, CHILDREN, namespace, graph, ERROR, graph)
         _fail(entry, exc, f"cannot render: {exc}")
@@ -150,6 +150,14 @@ def _settings(context: _Context, cluster, namespace: str) -> ResolvedSettings:
         context.settings_by_namespace[namespace] = resolved
         context.report.notes.extend(resolved.notes)
     return resolved
+
+
+def _live_advice(resolved: ResolvedSettings) -> str:
+    """Say why a multinode graph fails against this cluster: the render flags do not exist in diff."""
+    if "grove.io" in resolved.api_groups:
+        return ("but the operator runs this graph without Grove and the cluster serves no LeaderWorkerSet "
+                "with Volcano, so the operator would fail the graph too")
+    return "but the cluster serves neither Grove nor LeaderWorkerSet with Volcano, so the operator would fail the graph too"
 
 
 def _extra_kinds(settings: Any) -> Tuple[kinds.ResourceKind, ...]:
@@ -260,8 +268,8 @@ def diff_versions(request: DiffRequest) -> DiffReport:
         _fill(graph_entry, old, new, old_is_live=False, ignores=request.ignores)
         report.objects.append(graph_entry)
         try:
-            old_children = _render(old, graph_namespace, request.profile, None, report) if old else []
-            new_children = _render(new, graph_namespace, request.profile, None, report) if new else []
+            old_children = _render(old, graph_namespace, request.profile, None, report, advice=_OFFLINE_ADVICE) if old else []
+            new_children = _render(new, graph_namespace, request.profile, None, report, advice=_OFFLINE_ADVICE) if new else []
         except DynamoError as exc:
             entry = ObjectDiff(kinds.DGD.api_version, CHILDREN, graph_namespace, graph, ERROR, graph)
             _fail(entry, exc, f"cannot render: {exc}")
@@ -283,6 +291,9 @@ def _pair_versions(old_children: List[Object], new_children: List[Object], graph
     return sorted(entries, key=_child_order)
 
 
+_OFFLINE_ADVICE = "but diff --from renders with the profile's default operator settings, which enable neither"
+
+
 def _by_identity(documents: Iterable[Document], namespace: str, requested: Optional[str]) -> Dict[Tuple[str, str], Object]:
     graphs: Dict[Tuple[str, str], Object] = {}
     for document in documents:
@@ -296,10 +307,11 @@ def _by_identity(documents: Iterable[Document], namespace: str, requested: Optio
 # --- shared steps ------------------------------------------------------------------------
 
 
-def _render(dgd: Object, namespace: str, profile: str, settings: Any, report: DiffReport) -> List[Object]:
+def _render(dgd: Object, namespace: str, profile: str, settings: Any, report: DiffReport, *, advice: str) -> List[Object]:
     from kubectl_dynamo.render.api import RenderOptions, render_graph
 
-    result = render_graph(copy.deepcopy(dgd), RenderOptions(profile=profile, namespace=namespace, settings=settings))
+    options = RenderOptions(profile=profile, namespace=namespace, settings=settings, no_orchestrator_advice=advice)
+    result = render_graph(copy.deepcopy(dgd), options)
     name = (dgd.get("metadata") or {}).get("name", "")
     for warning in result.warnings:
         line = f"{name}: {warning}"

@@ -378,6 +378,14 @@ def test_invalid_graph_fails_alone(cluster, dynamo_cli, tmp_path):
     assert len(good) == 18 and {o["action"] for o in good} == {"unchanged"}
 
 
+def test_multinode_without_orchestrator_names_cluster(cluster, dynamo_cli, tmp_path):
+    result = run_diff(dynamo_cli, tmp_path, change=lambda services: services["decode"].update(multinode={"nodeCount": 2}))
+    assert result.exit_code == 2, result.stdout
+    assert ("spec.services.decode.multinode.nodeCount: 2 nodes need Grove, or LeaderWorkerSet with Volcano, but the "
+            "cluster serves neither Grove nor LeaderWorkerSet with Volcano, so the operator would fail the graph too") in result.stderr
+    assert "--grove" not in result.stderr
+
+
 def test_unreachable_server_fails_once(dynamo_cli, tmp_path):
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(yaml.safe_dump({

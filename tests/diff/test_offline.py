@@ -201,6 +201,18 @@ def test_selector_filters_graphs(cli, repo):
     assert none.stdout == "No differences (0 objects compared).\n"
 
 
+def test_multinode_graph_offline_names_defaults(cli, repo):
+    path = repo / "deploy" / "graph.yaml"
+    graph = yaml.safe_load(path.read_text())
+    graph["spec"]["services"]["decode"]["multinode"] = {"nodeCount": 2}
+    path.write_text(yaml.safe_dump(graph, sort_keys=False))
+    result = cli(["diff", "--from", "HEAD", "-f", "deploy/graph.yaml"])
+    assert result.exit_code == 2
+    assert ("2 nodes need Grove, or LeaderWorkerSet with Volcano, but diff --from renders with the profile's "
+            "default operator settings, which enable neither") in result.stderr
+    assert "--grove" not in result.stderr
+
+
 def test_invalid_selector_is_usage_error(cli, repo):
     result = cli(["diff", "--from", "HEAD", "-f", "deploy/graph.yaml", "-l", "team=(x"])
     assert result.exit_code == 2

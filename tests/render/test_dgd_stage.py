@@ -221,7 +221,12 @@ def test_multinode_without_orchestrator_is_rejected():
     with pytest.raises(ValidationError) as error:
         render_graph(dgd, RenderOptions())
     assert "spec.services.W.multinode.nodeCount: 2 nodes" in error.value.problems[0]
-    assert "--lws" in error.value.problems[0]
+    # The library names no command-line flag: each command adds its own advice.
+    assert "--lws" not in error.value.problems[0]
+    assert "no multinode orchestrator available" in error.value.problems[0]
+    with pytest.raises(ValidationError) as advised:
+        render_graph(dgd, RenderOptions(no_orchestrator_advice="so do X"))
+    assert advised.value.problems[0].endswith("nodes need Grove, or LeaderWorkerSet with Volcano, so do X")
 
 
 def _config_spec(value, component_type=None):

@@ -65,7 +65,8 @@ def test_invalid_corpus_file_fails_naming_field(cli, name):
 def test_multinode_without_orchestrator_fails(cli):
     result = cli(["render", "-f", str(CORPUS / "vllm-disagg-multinode.yaml")])
     assert result.exit_code == 2
-    assert "spec.services.decode.multinode.nodeCount: 2 nodes need Grove or LeaderWorkerSet" in result.stderr
+    assert ("spec.services.decode.multinode.nodeCount: 2 nodes need Grove, or LeaderWorkerSet with Volcano, "
+            "so pass --grove or --lws if the cluster serves them\n") in result.stderr
 
 
 def test_non_dgd_documents_passed_over_with_note(cli):

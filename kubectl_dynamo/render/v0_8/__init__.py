@@ -17,7 +17,7 @@ Every object the operator creates through its generic sync gets the
 from __future__ import annotations
 
 import copy
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from kubectl_dynamo.errors import ValidationError
 from kubectl_dynamo.render.api import RenderOptions, RenderResult
@@ -63,7 +63,7 @@ def render(dgd: Object, options: RenderOptions) -> RenderResult:
         objects.append(hashing.annotate(grove.render_pod_clique_set(dgd, settings)))
         objects += [hashing.annotate(o) for o in services.render_grove_services(dgd, settings)]
     else:
-        _check_multinode_orchestrator(dgd, settings)
+        _check_multinode_orchestrator(dgd, settings, options.no_orchestrator_advice)
         dcds = [stored_dcd(hashing.annotate(dcd)) for dcd in graph.render_dcds(dgd, settings)]
         objects += dcds
         if options.stage != "dcd":
@@ -110,18 +110,18 @@ def render_dcd_children(dcds: List[Object], settings: OperatorSettings) -> List[
     return [hashing.annotate(child) for child in children]
 
 
-def _check_multinode_orchestrator(dgd: Object, settings: OperatorSettings) -> None:
+def _check_multinode_orchestrator(dgd: Object, settings: OperatorSettings, advice: Optional[str]) -> None:
     """Without Grove, multinode services need LeaderWorkerSet and Volcano (reconcileResources)."""
     if settings.lws_enabled:
         return
+    advice = advice or "and the operator settings enable neither, so the operator fails the graph with \"no multinode orchestrator available\""
     problems = []
     for service_name, service in ((dgd.get("spec") or {}).get("services") or {}).items():
         nodes = naming.number_of_nodes(service or {})
         if nodes > 1:
             problems.append(
-                f"spec.services.{service_name}.multinode.nodeCount: {nodes} nodes need Grove or LeaderWorkerSet "
-                f"with Volcano, and the operator settings have neither (the operator fails with \"no multinode "
-                f"orchestrator available\"); pass --grove or --lws if the cluster has them"
+                f"spec.services.{service_name}.multinode.nodeCount: {nodes} nodes need Grove, or LeaderWorkerSet "
+                f"with Volcano, {advice}"
             )
     if problems:
         raise ValidationError(problems)
