@@ -44,6 +44,7 @@ def drift(app, names: Tuple[str, ...], all_namespaces: bool, selector: Optional[
     exactly those. Fields that other managers add are not drift, except fields of
     kubectl managers, which Flux removes. The Kustomization's spec.ignore rules apply.
     Exit status: 0 synced without drift, 1 drift or pending changes, above 1 an error.
+    NotManaged graphs are listed but do not change the exit status.
 
     \b
     Examples:

@@ -157,7 +157,8 @@ class KustomizationDrift:
 
     @property
     def differs(self) -> bool:
-        return bool(self.to_prune or self.orphans or self.not_applied or self.head_adds or self.head_removes)
+        """True when Flux will prune or apply something. Orphans are NotManaged graphs, so they do not count."""
+        return bool(self.to_prune or self.not_applied or self.head_adds or self.head_removes)
 
     def to_dict(self) -> Dict[str, Any]:
         return {"name": self.name, "revision": self.revision, "prune": self.prune, "toPrune": self.to_prune,
@@ -171,7 +172,7 @@ class DriftReport:
     graphs: List[GraphDrift]
     kustomizations: List[KustomizationDrift]
     now: datetime
-    explicit: bool = False  # graphs were named: an unmanaged one then counts as a difference
+    explicit: bool = False  # graphs were named: an unmanaged one gets a note saying why it has no drift
 
     @property
     def errors(self) -> List[DynamoError]:
@@ -184,13 +185,14 @@ class DriftReport:
 
     @property
     def exit_code(self) -> int:
-        """Return 0 when everything is synced without drift, 1 on differences, above 1 on errors."""
+        """Return 0 when nothing differs, 1 on drift or pending changes, above 1 on errors.
+
+        NotManaged graphs are reported but never make the code 1: Flux has nothing to compare them with.
+        """
         codes = [int(error.exit_code) for error in self.errors]
         if codes:
             return max(codes + [int(ExitCode.USAGE)])
         if any(g.differs for g in self.graphs) or any(k.differs for k in self.kustomizations):
-            return int(ExitCode.DIFFERS)
-        if self.explicit and any(not g.sync.managed for g in self.graphs):
             return int(ExitCode.DIFFERS)
         return int(ExitCode.OK)
 

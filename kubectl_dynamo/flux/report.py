@@ -11,6 +11,7 @@ from kubectl_dynamo.flux.objects import format_duration
 from kubectl_dynamo.flux.revision import short_revision
 from kubectl_dynamo.flux.sync import FAILING, PENDING, SOURCE_NOT_READY, SUSPENDED, SYNCED, FluxSync
 from kubectl_dynamo.output.color import BOLD, DIM, GREEN, RED, YELLOW, paint
+from kubectl_dynamo.output.printers import count_noun
 
 _VERDICT_COLORS = {SYNCED: GREEN, PENDING: YELLOW, SUSPENDED: YELLOW, FAILING: RED, SOURCE_NOT_READY: RED}
 _MAX_CHILD_CHANGES = 5
@@ -89,12 +90,14 @@ def _sync_line(sync: FluxSync, now: datetime, color: bool) -> str:
     return text
 
 
-def _graph_block(graph: GraphDrift, now: datetime, color: bool) -> List[str]:
+def _graph_block(graph: GraphDrift, now: datetime, color: bool, named: bool = False) -> List[str]:
     sync = graph.sync
     lines = [f"{paint(f'{graph.namespace}/{graph.name}', BOLD, color)}: {_sync_line(sync, now, color)}"]
     if sync.detail and sync.verdict != SYNCED:
         lines.append(f"  {sync.detail}")
     if not sync.managed:
+        if named:
+            lines.append("  note: Flux does not manage this graph, so it has no Git state to drift from (not counted in the exit status)")
         return lines
     timing = []
     if sync.last_reconcile:
@@ -113,7 +116,7 @@ def _graph_block(graph: GraphDrift, now: datetime, color: bool) -> List[str]:
     if graph.in_git and not graph.drifts:
         lines.append(f"  no drift from {short_revision(graph.desired_revision)} ({graph.desired_origin})")
     if graph.drifts:
-        lines.append(f"  drift from {short_revision(graph.desired_revision)} ({graph.desired_origin}), {len(graph.drifts)} fields:")
+        lines.append(f"  drift from {short_revision(graph.desired_revision)} ({graph.desired_origin}), {count_noun(len(graph.drifts), 'field')}:")
         for item in graph.drifts:
             lines.append("    " + paint(drift_line(item, sync, now, graph.pending), YELLOW, color))
     if graph.ignored:
@@ -148,12 +151,12 @@ def _pending_block(pending: PendingChanges, color: bool) -> List[str]:
         for change in child.changes[:_MAX_CHILD_CHANGES]:
             lines.append(f"      {change.text_path}")
         if len(child.changes) > _MAX_CHILD_CHANGES:
-            lines.append(f"      … and {len(child.changes) - _MAX_CHILD_CHANGES} more fields")
+            lines.append(f"      … and {count_noun(len(child.changes) - _MAX_CHILD_CHANGES, 'more field')}")
     return lines
 
 
 def _kustomization_block(report: KustomizationDrift, color: bool) -> List[str]:
-    if not (report.differs or report.notes):
+    if not (report.differs or report.orphans or report.notes):
         return []
     lines = [paint(f"Kustomization {report.name}", BOLD, color) + (f" at {short_revision(report.revision)}" if report.revision else "") + ":"]
     for name in report.to_prune:
@@ -173,7 +176,7 @@ def _kustomization_block(report: KustomizationDrift, color: bool) -> List[str]:
 
 def format_report(report: DriftReport, *, color: bool = False) -> str:
     """Return the report as text, one block per graph and per Kustomization with findings."""
-    blocks: List[List[str]] = [_graph_block(graph, report.now, color) for graph in report.graphs]
+    blocks: List[List[str]] = [_graph_block(graph, report.now, color, named=report.explicit) for graph in report.graphs]
     blocks += [b for b in (_kustomization_block(k, color) for k in report.kustomizations) if b]
     if not blocks:
         return "No DynamoGraphDeployments found.\n"

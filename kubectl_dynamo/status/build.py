@@ -24,6 +24,7 @@ from kubectl_dynamo.status.model import (
     worst,
 )
 from kubectl_dynamo.status.pods import PERMANENT_PROBLEMS, is_degrading, pod_info, problem_rank
+from kubectl_dynamo.output.printers import count_noun
 from kubectl_dynamo.status.readiness import (
     Assessment,
     assess_deployment,
@@ -377,7 +378,7 @@ def _judge(result: ServiceStatus, snapshot: GraphSnapshot, mode: str, found: _Fo
 
     mismatch = ""
     if assessment.desired != result.desired:
-        mismatch = f"{assessment.kind} {assessment.name} has {assessment.desired} replicas, the graph asks for {result.desired}; "
+        mismatch = f"{assessment.kind} {assessment.name} has {count_noun(assessment.desired, 'replica')}, the graph asks for {result.desired}; "
         if assessment.edited_outside_operator:
             mismatch += "it was edited outside the operator, which reverts such edits on its next sync"
         else:

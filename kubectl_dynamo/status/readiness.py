@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 from kubectl_dynamo.api.labels import LAST_APPLIED_GENERATION
+from kubectl_dynamo.output.printers import count_noun
 
 Object = Dict[str, Any]
 
@@ -158,9 +159,9 @@ def _counts_reason(desired: int, ready: int, updated: int, total: Optional[int],
         return f"rollout in progress: {updated}/{desired} updated"
     if total is not None and total > desired:
         # Old pods of a rollout, or surplus pods of a scale-down, still running.
-        return f"{total} replicas running, {desired} desired"
+        return f"{count_noun(total, 'replica')} running, {desired} desired"
     if updated > desired or ready > desired:
-        return f"scaling down: {max(updated, ready)} replicas, {desired} desired"
+        return f"scaling down: {count_noun(max(updated, ready), 'replica')}, {desired} desired"
     if ready < desired:
         return f"{ready}/{desired} {ready_word}"
     return ""
@@ -191,7 +192,7 @@ def assess_deployment(deployment: Object) -> Assessment:
         result.reason = stale
     elif desired == 0:
         if result.total:
-            result.reason = f"scaling down: {result.total} replicas left"
+            result.reason = f"scaling down: {count_noun(result.total, 'replica')} left"
         else:
             result.is_ready = True
     elif progressing and progressing.get("status") == "False" and progressing.get("reason") == "ProgressDeadlineExceeded":

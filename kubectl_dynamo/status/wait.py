@@ -16,6 +16,7 @@ from typing import Callable, Dict, List, Optional
 from kubectl_dynamo.errors import DynamoError, ExitCode, NotFoundError, TimeoutExpired
 from kubectl_dynamo.status.model import GraphStatus, ServiceStatus
 from kubectl_dynamo.status.watch import GraphWatch
+from kubectl_dynamo.output.printers import count_noun
 
 
 class GraphFailed(DynamoError):
@@ -45,7 +46,7 @@ def _selected(status: GraphStatus, services: Optional[Dict[str, Optional[int]]])
 def service_waiting_reason(service: ServiceStatus, replicas: Optional[int]) -> str:
     """Return why this service does not yet count as done, or "" when it does."""
     if replicas is not None and service.desired != replicas:
-        return f"the graph asks for {service.desired} replicas, not {replicas} yet"
+        return f"the graph asks for {count_noun(service.desired, 'replica')}, not {replicas} yet"
     if not service.is_ready:
         return service.reason or service.verdict.value
     return ""

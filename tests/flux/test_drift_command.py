@@ -53,6 +53,8 @@ def test_replicas_changed_by_kubectl_patch(api_server, live_cli, repo, kubectl):
     line = next(l for l in result.stdout.splitlines() if "spec.services.VllmWorker.replicas" in l)
     assert "git 2, live 4, set by kubectl-patch" in line
     assert "Flux will set it back at the next reconcile in ~" in line
+    assert ", 1 field:" in result.stdout
+    assert "1 fields" not in result.stdout
 
 
 def test_field_of_other_manager_is_not_drift(api_server, live_cli, repo, kubectl):
@@ -263,13 +265,33 @@ def test_prune_and_orphan_reported(api_server, live_cli, repo):
     assert "not in Git at" in result.stdout
 
 
-def test_unmanaged_graph_named_exits_one(api_server, live_cli):
+def test_unmanaged_graph_named_exits_zero(api_server, live_cli):
     graph = sc.live_graph("hand-made", "plain")
     graph["metadata"].pop("labels")
     api_server.seed(graph)
     result = live_cli(["drift", "hand-made", "-n", "dynamo"])
-    assert result.exit_code == ExitCode.DIFFERS
+    assert result.exit_code == ExitCode.OK, result.stderr
     assert "dynamo/hand-made: NotManaged" in result.stdout
+    assert "note: Flux does not manage this graph" in result.stdout
+
+
+def test_unmanaged_graph_beside_synced_exits_zero(api_server, live_cli, repo):
+    seed_synced(api_server, repo)
+    graph = sc.live_graph("hand-made", "plain")
+    graph["metadata"].pop("labels")
+    api_server.seed(graph)
+    result = live_cli(["drift", "-A", "--source", str(repo.path)])
+    assert result.exit_code == ExitCode.OK, result.stdout + result.stderr
+    assert "dynamo/hand-made: NotManaged" in result.stdout
+    assert "note: Flux does not manage this graph" not in result.stdout
+
+
+def test_orphan_alone_exits_zero(api_server, live_cli, repo):
+    seed_synced(api_server, repo)
+    api_server.seed(sc.live_graph("stray", "plain"))
+    result = live_cli(["drift", "-n", "dynamo", "--source", str(repo.path)])
+    assert result.exit_code == ExitCode.OK, result.stdout + result.stderr
+    assert "not in the inventory: graph dynamo/stray" in result.stdout
 
 
 def test_missing_graph_is_not_found(api_server, live_cli):

@@ -159,3 +159,14 @@ def test_manual_replica_edit_detected():
     assert assess_deployment(live).edited_outside_operator
     live["metadata"]["annotations"]["nvidia.com/last-applied-generation"] = "2"
     assert not assess_deployment(live).edited_outside_operator
+
+
+@pytest.mark.parametrize("counts, reason", [
+    ((0, 0, 0, 1), "1 replica running, 0 desired"),
+    ((0, 1, 1, None), "scaling down: 1 replica, 0 desired"),
+    ((1, 1, 1, 2), "2 replicas running, 1 desired"),
+])
+def test_count_reasons_singular_and_plural(counts, reason):
+    from kubectl_dynamo.status.readiness import _counts_reason
+
+    assert _counts_reason(*counts) == reason
