@@ -63,7 +63,7 @@ def render(app, filenames: Tuple[str, ...], namespace: Optional[str], output: st
     settings = load_settings(profile, operator_config, grove=grove, lws=lws, discovery_backend=discovery_backend)
     options = RenderOptions(profile=profile, namespace=namespace or "default", settings=settings, stage=stage,
                             no_orchestrator_advice="so pass --grove or --lws if the cluster serves them")
-    result = render_files(filenames, options, kinds)
+    result = render_files(filenames, options, kinds, namespace_flag=namespace)
 
     for note in result.notes:
         app.reporter.note(note)

@@ -21,6 +21,7 @@ from kubectl_dynamo.api import kinds
 from kubectl_dynamo.api.labels import LAST_APPLIED_GENERATION
 from kubectl_dynamo.api.selectors import selector_matches
 from kubectl_dynamo.api.load import Document, load_documents
+from kubectl_dynamo.api.namespaces import document_namespace
 from kubectl_dynamo.diff.compare import IgnoreRule, compare
 from kubectl_dynamo.diff.live import LiveChildren, ResolvedSettings, fetch_children, resolve_settings, settings_for_live_graph
 from kubectl_dynamo.diff.model import CHANGED, CHILDREN, CREATED, DELETED, ERROR, UNCHANGED, DiffReport, ObjectDiff, analyse_pods
@@ -349,13 +350,7 @@ def _labels_match(selector: str, obj: Object) -> bool:
 
 def _document_namespace(document: Document, default: str, requested: Optional[str] = None) -> str:
     """Return the namespace of a graph document; like kubectl, one that contradicts -n is an error."""
-    own = (document.body.get("metadata") or {}).get("namespace")
-    if own and requested and own != requested:
-        raise UsageError(
-            f"{document.origin}: the namespace of {document.name!r} is {own!r}, but -n is {requested!r}",
-            hint=f"Pass -n {own}, or leave -n out.",
-        )
-    return str(own or default)
+    return document_namespace(document, requested, default)
 
 
 def _files_label(files: Sequence[str]) -> str:

@@ -28,6 +28,7 @@ from kubectl_dynamo.api.kinds import (
     VOLCANO_POD_GROUP,
 )
 from kubectl_dynamo.api.load import load_documents, parse_documents, read_text
+from kubectl_dynamo.api.namespaces import check_namespace_flag, document_namespace
 from kubectl_dynamo.errors import InputError, UsageError, ValidationError
 from kubectl_dynamo.render.api import RenderOptions, render_graph
 
@@ -73,8 +74,14 @@ def resolve_kinds(names: Iterable[str]) -> Optional[set]:
     return selected or None
 
 
-def render_files(paths: Sequence[str], options: RenderOptions, kinds: Iterable[str] = ()) -> RenderedFiles:
-    """Render every DGD in ``paths``; raise ``ValidationError`` with the problems of all of them."""
+def render_files(paths: Sequence[str], options: RenderOptions, kinds: Iterable[str] = (),
+                 namespace_flag: Optional[str] = None) -> RenderedFiles:
+    """Render every DGD in ``paths``; raise ``ValidationError`` with the problems of all of them.
+
+    ``namespace_flag`` is -n as given (None when absent): a graph whose file sets
+    another namespace is rejected, as by kubectl.
+    """
+    check_namespace_flag(namespace_flag)
     selected_kinds = resolve_kinds(kinds)
     documents = load_documents(paths)
     result = RenderedFiles()
@@ -86,9 +93,8 @@ def render_files(paths: Sequence[str], options: RenderOptions, kinds: Iterable[s
             result.notes.append(f"{document.origin}: skipped {description}: not a {DGD_KIND}")
             continue
         rendered_any = True
-        graph_options = options
-        if not (document.body.get("metadata") or {}).get("namespace"):
-            graph_options = dataclasses.replace(options, namespace=options.namespace or "default")
+        namespace = document_namespace(document, namespace_flag, options.namespace or "default")
+        graph_options = dataclasses.replace(options, namespace=namespace)
         try:
             rendered = render_graph(document.body, graph_options)
         except ValidationError as exc:

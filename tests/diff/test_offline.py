@@ -178,8 +178,8 @@ def test_renamed_graph_deletes_old_children(cli, repo):
 def test_namespace_contradicting_flag_is_usage_error(cli, repo):
     result = cli(["diff", "--from", "HEAD~1", "-f", "deploy/graph.yaml", "-n", "other"])
     assert result.exit_code == 2
-    assert "the namespace of 'my-graph' is 'ns1', but -n is 'other'" in result.stderr
-    assert "Pass -n ns1, or leave -n out." in result.stderr
+    assert ('the namespace from the provided object "ns1" does not match the namespace "other"; '
+            "pass --namespace=ns1 or remove it") in result.stderr
 
 
 def test_selector_filters_graphs(cli, repo):

@@ -120,8 +120,36 @@ def test_namespace_flag_only_where_file_has_none(cli):
     assert {o["metadata"]["namespace"] for o in objects} == {"team"}
     dcd = next(o for o in objects if o["kind"] == "DynamoComponentDeployment")
     assert dcd["spec"]["dynamoNamespace"] == "team-llm-agg"
-    eks = documents(cli(["render", "-f", str(CORPUS / "eks-vllm-agg-70b-nodeselector.yaml"), "-n", "team"]).stdout)
-    assert "team" not in {o["metadata"]["namespace"] for o in eks}
+    same = cli(["render", "-f", str(CORPUS / "eks-vllm-agg-70b-nodeselector.yaml"), "-n", "dynamo-cloud"])
+    assert same.exit_code == 0, same.stderr
+    assert {o["metadata"]["namespace"] for o in documents(same.stdout)} == {"dynamo-cloud"}
+
+
+def test_namespace_flag_contradicting_file(cli):
+    path = CORPUS / "eks-vllm-agg-70b-nodeselector.yaml"
+    result = cli(["render", "-f", str(path), "-n", "team"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert (f'error: {path} (document 1): the namespace from the provided object "dynamo-cloud" does not match '
+            f'the namespace "team"; pass --namespace=dynamo-cloud or remove it\n') in result.stderr
+
+
+def test_invalid_namespace_flag(cli):
+    result = cli(["render", "-f", str(EXAMPLES / "llm-agg.yaml"), "-n", "Bad_NS"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "error: invalid -n/--namespace 'Bad_NS': a namespace must be a lowercase RFC 1123 label" in result.stderr
+
+
+def test_invalid_namespace_in_file(cli, tmp_path):
+    graph = yaml.safe_load((EXAMPLES / "llm-agg.yaml").read_text())
+    graph["metadata"]["namespace"] = "x" * 64
+    path = tmp_path / "graph.yaml"
+    path.write_text(yaml.safe_dump(graph))
+    result = cli(["render", "-f", str(path)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert f"error: {path} (document 1): invalid metadata.namespace '{'x' * 64}': a namespace must be" in result.stderr
 
 
 def test_stdin_and_directories(cli, tmp_path):
