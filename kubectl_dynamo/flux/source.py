@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Dict, Iterable, List, Optional, Tuple
 from urllib.parse import urlparse
 
-from kubectl_dynamo.errors import ClusterError, InputError
+from kubectl_dynamo.errors import ClusterError, InputError, NotFoundError
 from kubectl_dynamo.flux.revision import parse_revision
 
 Object = Dict[str, object]
@@ -283,12 +283,26 @@ def artifact_location(source: Object) -> Tuple[str, str, str]:
 
     The host of ``status.artifact.url`` is ``source-controller.<namespace>.svc…``
     (source-controller's ``--storage-adv-addr``); the path is ``status.artifact.path``.
+    Without a URL, source-controller in flux-system is assumed. Raises ``ClusterError``
+    when the host is not ``<service>.<namespace>.svc…``, because the API server's
+    service proxy can reach only a Service.
     """
     artifact = ((source.get("status") or {}).get("artifact")) or {}
-    url = urlparse(str(artifact.get("url") or ""))
-    host_parts = (url.hostname or "").split(".")
-    service = host_parts[0] if host_parts and host_parts[0] else "source-controller"
-    namespace = host_parts[1] if len(host_parts) > 1 else "flux-system"
+    raw_url = str(artifact.get("url") or "")
+    url = urlparse(raw_url)
+    host_parts = (url.hostname or "").rstrip(".").split(".") if url.hostname else []
+    if raw_url and not (len(host_parts) >= 3 and host_parts[2] == "svc"):
+        meta = source.get("metadata") or {}
+        what = f"{source.get('kind', 'Source')}/{meta.get('namespace', '')}/{meta.get('name', '')}"
+        raise ClusterError(
+            f"cannot read the artifact of {what}: its status.artifact.url {raw_url!r} does not point at a "
+            f"source-controller Service; --from-cluster expects a URL such as "
+            f"http://source-controller.flux-system.svc.cluster.local./<path>, which it reads through the API "
+            f"server's service proxy",
+            hint="Read Git from a local clone instead: --source DIR.",
+        )
+    service = host_parts[0] if host_parts else "source-controller"
+    namespace = host_parts[1] if host_parts else "flux-system"
     path = str(artifact.get("path") or url.path).lstrip("/")
     return namespace, service, path
 
@@ -318,7 +332,15 @@ def tree_from_artifact(cluster, source: Object, dest: Path) -> SourceTree:
     if not artifact.get("revision"):
         raise ClusterError(f"{what} has no artifact yet")
     namespace, service, path = artifact_location(source)
-    data = b"".join(cluster.proxy_get(service, path, port="http", namespace=namespace))
+    try:
+        data = b"".join(cluster.proxy_get(service, path, port="http", namespace=namespace))
+    except NotFoundError as exc:
+        # A missing Service or artifact file is a problem of the cluster's Flux setup, not a missing named object.
+        raise ClusterError(
+            f"cannot read the artifact of {what} at status.artifact.url {artifact.get('url')!r}: {exc}; "
+            f"--from-cluster expects source-controller's Service {namespace}/{service} to serve it",
+            hint="Read Git from a local clone instead: --source DIR.",
+        ) from None
     verify_digest(data, str(artifact.get("digest") or ""), what)
     dest.mkdir(parents=True, exist_ok=True)
     extract_tar(data, dest, gzip=True)

@@ -210,6 +210,41 @@ def test_artifact_from_cluster(api_server, live_cli, repo):
     assert len(proxied) == 1
 
 
+@pytest.mark.parametrize("url", ["http://x", "http://x/gitrepository/flux-system/fleet/a.tar.gz", "https://example.com/a.tar.gz"])
+def test_artifact_url_not_a_service(api_server, live_cli, repo, url):
+    source = sc.git_repository(repo.first)
+    source["status"]["artifact"]["url"] = url
+    api_server.seed(
+        source,
+        sc.kustomization("plain", "./plain", sc.revision(repo.first), inventory=["llm-plain"]),
+        sc.live_graph("llm-plain", "plain"),
+    )
+    result = live_cli(["drift", "llm-plain", "-n", "dynamo", "--from-cluster"])
+    assert result.exit_code == ExitCode.CLUSTER
+    assert "cannot read the artifact of GitRepository/flux-system/fleet" in result.stderr
+    assert f"status.artifact.url {url!r} does not point at a source-controller Service" in result.stderr
+    assert "http://source-controller.flux-system.svc.cluster.local./<path>" in result.stderr
+    assert "--source DIR" in result.stderr
+    assert "not found in namespace" not in result.stderr
+    assert api_server.requests_for(path_regex=r"/proxy/") == []
+
+
+def test_artifact_service_missing_is_cluster_error(api_server, live_cli, repo):
+    source = sc.git_repository(repo.first)
+    url = "http://source-ctl.flux-system.svc.cluster.local./gitrepository/a.tar.gz"
+    source["status"]["artifact"]["url"] = url
+    api_server.seed(
+        source,
+        sc.kustomization("plain", "./plain", sc.revision(repo.first), inventory=["llm-plain"]),
+        sc.live_graph("llm-plain", "plain"),
+    )
+    result = live_cli(["drift", "llm-plain", "-n", "dynamo", "--from-cluster"])
+    assert result.exit_code == ExitCode.CLUSTER
+    assert f"at status.artifact.url {url!r}" in result.stderr
+    assert "source-controller's Service flux-system/source-ctl" in result.stderr
+    assert "--source DIR" in result.stderr
+
+
 def test_artifact_digest_mismatch_refused(api_server, live_cli, repo):
     digest = sc.serve_artifact(api_server, repo, repo.first, tamper=True)
     api_server.seed(
