@@ -47,7 +47,8 @@ def render(app, filenames: Tuple[str, ...], namespace: Optional[str], output: st
     Operator settings come from the profile's defaults (a platform Helm release
     named dynamo-platform in dynamo-system: no Grove, no LWS, Kubernetes
     discovery, NATS and etcd of that release), then --operator-config, then the
-    flags. Exits 2 when a graph is invalid, listing every problem.
+    flags. Exits 2 when a graph is invalid, listing every problem. Input
+    without any DynamoGraphDeployment prints nothing and a warning, and exits 0.
 
     \b
     Examples:

@@ -27,7 +27,7 @@ from kubectl_dynamo.api.kinds import (
     VIRTUAL_SERVICE,
     VOLCANO_POD_GROUP,
 )
-from kubectl_dynamo.api.load import load_documents, parse_documents, read_text
+from kubectl_dynamo.api.load import display_path, load_documents, parse_documents, read_text
 from kubectl_dynamo.api.namespaces import check_namespace_flag, document_namespace
 from kubectl_dynamo.errors import InputError, UsageError, ValidationError
 from kubectl_dynamo.render.api import RenderOptions, render_graph
@@ -105,7 +105,7 @@ def render_files(paths: Sequence[str], options: RenderOptions, kinds: Iterable[s
     if problems:
         raise ValidationError(problems, hint="Fix the fields named above; nothing was rendered.")
     if not rendered_any:
-        result.notes.append(f"no {DGD_KIND} found in {', '.join(paths)}")
+        result.warnings.append(f"no {DGD_KIND} found in {', '.join(display_path(path) for path in paths)}")
     elif selected_kinds and not result.objects:
         result.notes.append(f"no objects of kind {', '.join(sorted(selected_kinds))} rendered")
     return result

@@ -77,10 +77,25 @@ def test_non_dgd_documents_passed_over_with_note(cli):
 
 
 def test_request_file_renders_nothing(cli):
-    result = cli(["render", "-f", str(CORPUS / "dgdr-sla-online.yaml")])
+    path = CORPUS / "dgdr-sla-online.yaml"
+    result = cli(["render", "-f", str(path)])
     assert result.exit_code == 0
     assert result.stdout == ""
-    assert "no DynamoGraphDeployment found" in result.stderr
+    assert f"warning: no DynamoGraphDeployment found in {path}\n" in result.stderr
+
+
+@pytest.mark.parametrize("source", ["/dev/null", "-"])
+def test_empty_input_warns(cli, source):
+    result = cli(["render", "-f", source], stdin="")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    shown = "<stdin>" if source == "-" else source
+    assert result.stderr == f"warning: no DynamoGraphDeployment found in {shown}\n"
+
+
+def test_help_mentions_empty_input(cli):
+    result = cli(["render", "--help"])
+    assert "prints nothing and a warning, and exits 0" in " ".join(result.stdout.split())
 
 
 def test_json_output_is_one_list(cli):
