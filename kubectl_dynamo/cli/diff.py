@@ -77,7 +77,7 @@ def diff(app, name: Optional[str], files: Tuple[str, ...], from_ref: Optional[st
 
 def _print(app, report, output: Optional[str]) -> int:
     from kubectl_dynamo.output.color import use_color
-    from kubectl_dynamo.output.diff_text import format_error_lines, format_json, format_text, format_yaml
+    from kubectl_dynamo.output.diff_text import format_error_lines, format_json, format_no_differences, format_text, format_yaml
 
     for line in report.warnings:
         app.reporter.warn(line)
@@ -102,6 +102,9 @@ def _print(app, report, output: Optional[str]) -> int:
             exit_code = result.exit_code
     else:
         app.stdout.write(format_text(report, color=use_color(app.color, app.stdout)))
+        if not report.differs and not report.errors:
+            # kubectl diff prints nothing on stdout when nothing differs, so the count goes to stderr.
+            app.reporter.note(format_no_differences(report))
     app.stdout.flush()
 
     # Errors come last, as in kubectl diff, so they are not scrolled away by the diff.

@@ -78,6 +78,8 @@ def diff_files(request: DiffRequest, cluster) -> DiffReport:
     report = DiffReport(old_label="live", new_label=_files_label(request.files))
     context = _Context(request, report)
     documents = _graph_documents(load_documents(request.files), report, request.selector)
+    if request.selector and not documents:
+        report.warnings.append(_nothing_selected(request))
     for document in documents:
         namespace = _document_namespace(document, request.namespace or cluster.namespace, request.namespace)
         desired = copy.deepcopy(document.body)
@@ -261,6 +263,8 @@ def diff_versions(request: DiffRequest) -> DiffReport:
         selected |= {key for key, graph in old_graphs.items() if key not in new_graphs and _labels_match(request.selector, graph)}
         old_graphs = {key: graph for key, graph in old_graphs.items() if key in selected}
         new_graphs = {key: graph for key, graph in new_graphs.items() if key in selected}
+        if not selected:
+            report.warnings.append(_nothing_selected(request))
 
     for identity in list(old_graphs) + [key for key in new_graphs if key not in old_graphs]:
         graph_namespace, graph = identity
@@ -338,6 +342,10 @@ def _graph_documents(documents: List[Document], report: DiffReport, selector: Op
                 f"{document.name!r}: diff compares DynamoGraphDeployments; use kubectl diff for other kinds"
             )
     return graphs
+
+
+def _nothing_selected(request: DiffRequest) -> str:
+    return f"no {kinds.DGD.kind} in {_files_label(request.files)} matches the selector {request.selector!r}"
 
 
 def _labels_match(selector: str, obj: Object) -> bool:

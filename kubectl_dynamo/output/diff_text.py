@@ -35,7 +35,13 @@ def object_yaml(obj: Any) -> str:
 
 
 def format_text(report: DiffReport, *, color: bool) -> str:
-    """Return every created, changed and deleted object as a unified diff, then the summary."""
+    """Return every created, changed and deleted object as a unified diff, then the summary.
+
+    Returns "" when nothing differs and nothing failed: like kubectl diff, stdout
+    then stays empty, and ``format_no_differences`` is the line for stderr.
+    """
+    if not report.differs and not report.errors:
+        return ""
     parts: List[str] = []
     for entry in report.objects:
         if entry.action in (CREATED, CHANGED, DELETED):
@@ -104,12 +110,14 @@ def _count(pods: Any) -> str:
     return f"{pods} pod" if pods == 1 else f"{pods} pods"
 
 
+def format_no_differences(report: DiffReport) -> str:
+    """Return the line that says nothing differs, with the number of objects compared."""
+    return f"No differences ({len(report.objects)} objects compared)."
+
+
 def format_summary(report: DiffReport, *, color: bool) -> str:
     """Return the closing summary: counts, then which pods restart and which changes do not restart any."""
     counts = report.counts()
-    compared = len(report.objects)
-    if not report.differs and not report.errors:
-        return f"No differences ({compared} objects compared).\n"
     figures = [f"{counts[action]} {action}" for action in (CHANGED, CREATED, DELETED, "unchanged") if counts[action] or action == CHANGED]
     if counts[ERROR]:
         figures.append(paint(f"{counts[ERROR]} failed", RED, color))

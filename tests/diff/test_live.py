@@ -40,9 +40,10 @@ def relabel(text: str, tmp_path: Path) -> str:
 
 def test_identical_graph_exits_zero(cluster, dynamo_cli, tmp_path):
     result = run_diff(dynamo_cli, tmp_path)
-    assert result.stderr == ""
     assert result.exit_code == 0
-    assert result.stdout == "No differences (18 objects compared).\n"
+    # As with kubectl diff, stdout stays empty when nothing differs.
+    assert result.stdout == ""
+    assert result.stderr == "No differences (18 objects compared).\n"
 
 
 def test_children_are_listed_once_per_kind(cluster, dynamo_cli, tmp_path):
@@ -350,7 +351,16 @@ def test_graph_from_stdin(cluster, dynamo_cli):
     text = yaml.safe_dump(livegraph.graph_document())
     result = dynamo_cli(["diff", "-f", "-"], stdin=text)
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert result.stdout == "No differences (18 objects compared).\n"
+    assert result.stdout == ""
+    assert result.stderr == "No differences (18 objects compared).\n"
+
+
+def test_selector_matching_nothing_warns(cluster, dynamo_cli, tmp_path):
+    write_graph(tmp_path)
+    result = dynamo_cli(["diff", "-f", str(tmp_path), "-l", "app=x"])
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert f"warning: no DynamoGraphDeployment in {tmp_path} matches the selector 'app=x'\n" in result.stderr
 
 
 def test_other_kinds_are_skipped(cluster, dynamo_cli, tmp_path):
@@ -426,5 +436,5 @@ def test_operator_in_graph_namespace_when_cluster_list_forbidden(cluster, dynamo
     cluster.seed(operator)
     cluster.inject("GET", r"^/apis/apps/v1/deployments$", 403)
     result = run_diff(dynamo_cli, tmp_path)
-    assert result.stderr == ""
+    assert result.stderr == "No differences (16 objects compared).\n"
     assert result.exit_code == 0, result.stdout

@@ -75,7 +75,8 @@ def test_from_previous_commit_json(cli, repo):
 def test_same_commit_has_no_differences(cli, repo):
     result = cli(["diff", "--from", "HEAD", "-f", "deploy/graph.yaml"])
     assert result.exit_code == 0
-    assert result.stdout.startswith("No differences (")
+    assert result.stdout == ""
+    assert result.stderr.startswith("No differences (")
 
 
 def test_from_directory_at_revision(cli, repo):
@@ -198,7 +199,9 @@ def test_selector_filters_graphs(cli, repo):
     assert objects[0]["action"] == "changed"
     none = cli(["diff", "--from", "HEAD", "-f", "deploy/graph.yaml", "-l", "team=none"])
     assert none.exit_code == 0
-    assert none.stdout == "No differences (0 objects compared).\n"
+    assert none.stdout == ""
+    assert none.stderr == ("warning: no DynamoGraphDeployment in deploy/graph.yaml matches the selector 'team=none'\n"
+                           "No differences (0 objects compared).\n")
 
 
 def test_multinode_graph_offline_names_defaults(cli, repo):

@@ -7,7 +7,7 @@ import json
 from kubectl_dynamo.diff.compare import compare
 from kubectl_dynamo.diff.external import file_name, parse_command
 from kubectl_dynamo.diff.model import CHANGED, DiffReport, ObjectDiff, analyse_pods
-from kubectl_dynamo.output.diff_text import format_json, format_text
+from kubectl_dynamo.output.diff_text import format_json, format_no_differences, format_text
 
 
 def deployment(replicas: int, image: str) -> dict:
@@ -51,7 +51,8 @@ def test_json_lists_changes_with_pointers():
 def test_no_differences_line():
     report = report_for(deployment(2, "runtime:1"), deployment(2, "runtime:1"))
     report.objects[0].action = "unchanged"
-    assert format_text(report, color=False) == "No differences (1 objects compared).\n"
+    assert format_text(report, color=False) == ""
+    assert format_no_differences(report) == "No differences (1 objects compared)."
     assert report.exit_code() == 0
 
 
