@@ -7,7 +7,8 @@ from typing import Optional, Tuple
 import click
 
 from kubectl_dynamo.cli.options import cluster_options, common_options, output_option, pass_app
-from kubectl_dynamo.errors import ExitCode, NotFoundError
+from kubectl_dynamo.api.missing import graph_not_found
+from kubectl_dynamo.errors import ExitCode
 from kubectl_dynamo.output.color import use_color
 
 
@@ -50,11 +51,10 @@ def get(app, names: Tuple[str, ...], all_namespaces: bool, selector: Optional[st
     color = use_color(app.color, app.stdout)
     result = service.get_graphs(cluster, names=names, all_namespaces=all_namespaces, selector=selector, sort_by=sort_by)
 
-    not_found = [f'dynamographdeployments.nvidia.com "{missing}" not found in namespace "{cluster.namespace}"'
-                 for missing in result.missing]
+    not_found = [graph_not_found(missing, cluster.namespace) for missing in result.missing]
     # Like kubectl, one line per missing name; the last one ends the command with exit 4.
-    for message in not_found[:-1]:
-        app.reporter.error(message)
+    for error in not_found[:-1]:
+        app.reporter.error(str(error))
     graphs = result.graphs
     if not graphs and not result.missing:
         where = "any namespace" if all_namespaces else f"{cluster.namespace} namespace"
@@ -84,6 +84,5 @@ def get(app, names: Tuple[str, ...], all_namespaces: bool, selector: Optional[st
             app.stdout.flush()
 
     if not_found:
-        raise NotFoundError(not_found[-1], status=404, reason="NotFound",
-                            hint=f"List the graphs with `kubectl dynamo get -n {cluster.namespace}`, or -A for every namespace.")
+        raise not_found[-1]
     return ExitCode.OK

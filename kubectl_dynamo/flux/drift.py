@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
 from kubectl_dynamo.api import kinds
+from kubectl_dynamo.api.missing import graph_not_found, kind_not_served
 from kubectl_dynamo.errors import DynamoError, ExitCode, InputError, NotFoundError, UsageError
 from kubectl_dynamo.flux import build as flux_build
 from kubectl_dynamo.flux import objects as fx
@@ -249,10 +250,19 @@ def _key(obj: Object) -> Key:
 
 def _fetch_graphs(cluster, request: DriftRequest, namespace: str) -> List[Object]:
     if request.names:
-        return [cluster.get(kinds.DGD, name, namespace) for name in request.names]
+        return [_get_graph(cluster, name, namespace) for name in request.names]
     if request.all_namespaces:
         return list(cluster.list(kinds.DGD, all_namespaces=True, label_selector=request.selector).items)
     return list(cluster.list(kinds.DGD, namespace, label_selector=request.selector).items)
+
+
+def _get_graph(cluster, name: str, namespace: str) -> Object:
+    try:
+        return cluster.get(kinds.DGD, name, namespace)
+    except NotFoundError as exc:
+        if kind_not_served(exc):
+            raise  # the DGD CRD is not installed: the cluster layer's message says so
+        raise graph_not_found(name, namespace) from None
 
 
 # --- one Kustomization ------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Callable, List, Optional, Sequence
 
 from kubectl_dynamo.api import labels
 from kubectl_dynamo.api.kinds import DGD, DGDSA, HPA
+from kubectl_dynamo.api.missing import graph_not_found, kind_not_served
 from kubectl_dynamo.errors import ClusterError, ConflictError, NotFoundError
 from kubectl_dynamo.scale import rules
 from kubectl_dynamo.scale.plan import Plan, Write, plan_scale
@@ -65,12 +66,10 @@ def read_state(cluster, namespace: str, name: str, events: Events) -> LiveState:
     """Read the graph, its scaling adapters and the HorizontalPodAutoscalers of the namespace."""
     try:
         dgd = cluster.get(DGD, name, namespace)
-    except NotFoundError:
-        raise NotFoundError(
-            f'dynamographdeployments.nvidia.com "{name}" not found in namespace {namespace}',
-            status=404, reason="NotFound",
-            hint=f"List the graphs with: kubectl get dynamographdeployments -n {namespace}",
-        ) from None
+    except NotFoundError as exc:
+        if kind_not_served(exc):
+            raise  # the DGD CRD is not installed: the cluster layer's message says so
+        raise graph_not_found(name, namespace) from None
     dgd.setdefault("metadata", {}).setdefault("namespace", namespace)
 
     adapters: Optional[List[dict]]

@@ -15,6 +15,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tupl
 
 from kubectl_dynamo.api import kinds
 from kubectl_dynamo.api.kinds import ResourceKind
+from kubectl_dynamo.api.missing import graph_not_found, kind_not_served
 from kubectl_dynamo.errors import NotFoundError
 from kubectl_dynamo.api import labels as L
 from kubectl_dynamo.status.build import DCD_KINDS, GROVE_KINDS, GraphSnapshot, node_count, service_specs
@@ -106,13 +107,9 @@ def get_graph(cluster, namespace: str, name: str) -> Object:
     try:
         return cluster.get(kinds.DGD, name, namespace)
     except NotFoundError as exc:
-        if "does not serve" in str(exc):
+        if kind_not_served(exc):
             raise  # the DGD CRD is not installed: the cluster layer's message says so
-        raise NotFoundError(
-            f'dynamographdeployments.nvidia.com "{name}" not found in namespace "{namespace}"',
-            status=404, reason="NotFound",
-            hint=f"List the graphs with `kubectl dynamo get -n {namespace}`, or `kubectl dynamo get -A` for every namespace.",
-        ) from exc
+        raise graph_not_found(name, namespace) from exc
 
 
 def warning_events(cluster, namespace: Optional[str], *, all_namespaces: bool = False) -> List[Object]:

@@ -332,7 +332,8 @@ def test_orphan_alone_exits_zero(api_server, live_cli, repo):
 def test_missing_graph_is_not_found(api_server, live_cli):
     result = live_cli(["drift", "nope", "-n", "dynamo"])
     assert result.exit_code == ExitCode.NOT_FOUND
-    assert "nope" in result.stderr
+    assert 'dynamographdeployments.nvidia.com "nope" not found in namespace "dynamo"' in result.stderr
+    assert "List the graphs with `kubectl dynamo get -n dynamo`, or -A for every namespace." in result.stderr
 
 
 def test_source_and_from_cluster_exclusive(api_server, live_cli, repo):

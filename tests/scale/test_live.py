@@ -231,7 +231,8 @@ def test_unknown_service_lists_services(seeded, live_cli):
 def test_missing_graph(seeded, live_cli):
     result = live_cli(["scale", "nope", "a=2"])
     assert result.exit_code == ExitCode.NOT_FOUND
-    assert '"nope" not found in namespace default' in result.stderr
+    assert 'dynamographdeployments.nvidia.com "nope" not found in namespace "default"' in result.stderr
+    assert "List the graphs with `kubectl dynamo get -n default`, or -A for every namespace." in result.stderr
 
 
 @pytest.mark.parametrize("value, message", [
@@ -641,7 +642,7 @@ def test_namespace_flag(api_server, live_cli):
     assert api_server.get_object(DGD_API, "DynamoGraphDeploymentScalingAdapter", "ml", "demo-decode")["spec"]["replicas"] == 3
     result = live_cli(["scale", "demo", "VllmWorker=2"])
     assert result.exit_code == ExitCode.NOT_FOUND
-    assert '"demo" not found in namespace default' in result.stderr
+    assert '"demo" not found in namespace "default"' in result.stderr
 
 
 def test_invalid_adapter_write_not_retried(seeded, live_cli):

@@ -115,7 +115,7 @@ def test_status_deleted_graph_is_not_found(api_server, run):
     assert result.exit_code == 4
     assert result.stdout == ""
     assert 'dynamographdeployments.nvidia.com "llm-agg" not found in namespace "dynamo"' in result.stderr
-    assert "kubectl dynamo get -n dynamo" in result.stderr
+    assert "List the graphs with `kubectl dynamo get -n dynamo`, or -A for every namespace." in result.stderr
 
 
 def test_status_request_count_does_not_grow_with_services(api_server, run):
@@ -348,6 +348,7 @@ def test_get_missing_name(api_server, run):
     assert result.exit_code == 4
     assert result.stdout.splitlines()[1].startswith("llm-agg ")
     assert 'dynamographdeployments.nvidia.com "nope" not found in namespace "dynamo"' in result.stderr
+    assert "List the graphs with `kubectl dynamo get -n dynamo`, or -A for every namespace." in result.stderr
 
 
 def test_get_names_with_selector_is_usage_error(api_server, run):
