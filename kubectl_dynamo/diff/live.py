@@ -231,6 +231,7 @@ def settings_for_live_graph(cluster, resolved: ResolvedSettings, live_dgd: Optio
     # A graph annotated nvidia.com/enable-grove: "false" runs without Grove whatever the operator found.
     grove_allowed = str(annotations.get(ENABLE_GROVE, "")).lower() != "false"
     if getattr(settings, "grove_enabled", False) and grove_allowed:
+        # NOTE: fetch_children lists these DCDs again, so a cluster serving grove.io costs one more request per graph.
         dcds = _list_quietly(cluster, kinds.DCD, namespace, f"{GRAPH}={graph}")
         if dcds and not _exists(cluster, kinds.GROVE_POD_CLIQUE_SET, namespace, graph):
             settings = dataclasses.replace(settings, grove_enabled=False)
