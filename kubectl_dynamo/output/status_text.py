@@ -7,8 +7,9 @@ from typing import List, Optional, Sequence
 
 from kubectl_dynamo.api.times import parse_time
 from kubectl_dynamo.output.color import GREEN, RED, YELLOW, paint
-from kubectl_dynamo.output.printers import as_list, table, to_json, to_yaml
-from kubectl_dynamo.status.model import EventInfo, GraphStatus, ServiceStatus, TreeRow, Verdict
+from kubectl_dynamo.output.printers import table, to_json, to_yaml
+from kubectl_dynamo.status.model import (GRAPH_STATUS_LIST_KIND, VIEW_API_VERSION, EventInfo, GraphStatus, ServiceStatus,
+                                         TreeRow, Verdict)
 
 _VERDICT_COLORS = {
     Verdict.READY: GREEN,
@@ -99,7 +100,7 @@ def get_names(graphs: Sequence[GraphStatus]) -> str:
 
 def get_document(graphs: Sequence[GraphStatus], *, single: bool, output: str) -> str:
     items = [graph.summary_dict() for graph in graphs]
-    document = items[0] if single and len(items) == 1 else as_list(items)
+    document = items[0] if single and len(items) == 1 else {"apiVersion": VIEW_API_VERSION, "kind": GRAPH_STATUS_LIST_KIND, "items": items}
     return to_json(document) if output == "json" else to_yaml(document)
 
 

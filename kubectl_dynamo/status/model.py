@@ -11,6 +11,13 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
+from kubectl_dynamo.api.kinds import DGD
+
+#: The apiVersion of kubectl-dynamo's own documents (-o json|yaml), which no API server serves.
+VIEW_API_VERSION = "kubectl-dynamo/v1alpha1"
+GRAPH_STATUS_KIND = "GraphStatus"
+GRAPH_STATUS_LIST_KIND = "GraphStatusList"
+
 
 class Verdict(str, enum.Enum):
     """The product's verdict on a service or a graph, worst last."""
@@ -257,12 +264,20 @@ class GraphStatus:
         return [service for service in self.services if not service.is_ready]
 
     def identity(self) -> Dict[str, Any]:
+        """Return the document's own type and, under ``graph``, the graph it describes.
+
+        The document is a summary, not the DynamoGraphDeployment, so it carries
+        kubectl-dynamo's apiVersion: `kubectl apply` rejects it instead of taking it
+        for the graph.
+        """
         return {
-            "apiVersion": "nvidia.com/v1alpha1",
-            "kind": "DynamoGraphDeployment",
-            "metadata": {
-                "name": self.name,
+            "apiVersion": VIEW_API_VERSION,
+            "kind": GRAPH_STATUS_KIND,
+            "graph": {
+                "apiVersion": DGD.api_version,
+                "kind": DGD.kind,
                 "namespace": self.namespace,
+                "name": self.name,
                 "uid": self.uid or None,
                 "generation": self.generation,
                 "creationTimestamp": self.created,

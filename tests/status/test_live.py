@@ -92,8 +92,12 @@ def test_status_json_matches_table(api_server, run):
     result = run("status", "llm-agg", "-n", "dynamo", "-o", "json")
     doc = json.loads(result.stdout)
     assert result.exit_code == 1
-    assert doc["metadata"] == {"name": "llm-agg", "namespace": "dynamo", "uid": "6f1c1d7e-0000-4000-8000-000000000001",
-                               "generation": 2, "creationTimestamp": "2026-01-05T12:00:00Z"}
+    assert doc["apiVersion"] == "kubectl-dynamo/v1alpha1"
+    assert doc["kind"] == "GraphStatus"
+    assert "metadata" not in doc
+    assert doc["graph"] == {"apiVersion": "nvidia.com/v1alpha1", "kind": "DynamoGraphDeployment",
+                            "namespace": "dynamo", "name": "llm-agg", "uid": "6f1c1d7e-0000-4000-8000-000000000001",
+                            "generation": 2, "creationTimestamp": "2026-01-05T12:00:00Z"}
     worker = next(s for s in doc["serviceStatuses"] if s["name"] == "VllmWorker")
     assert worker["verdict"] == "Progressing"
     assert worker["workload"] == {"kind": "Deployment", "name": "llm-agg-vllmworker"}
@@ -104,6 +108,10 @@ def test_status_json_matches_table(api_server, run):
 def test_status_yaml_output(api_server, run):
     seed(api_server, "grove")
     doc = yaml.safe_load(run("status", "grove-graph", "-n", "dynamo", "-o", "yaml").stdout)
+    assert doc["apiVersion"] == "kubectl-dynamo/v1alpha1"
+    assert doc["kind"] == "GraphStatus"
+    assert doc["graph"]["kind"] == "DynamoGraphDeployment"
+    assert doc["graph"]["name"] == "grove-graph"
     assert doc["orchestrator"] == "Grove"
     assert doc["services"] == {"ready": 1, "total": 2}
 
@@ -313,8 +321,11 @@ def test_get_flux_column(api_server, run):
 def test_get_json_is_a_list_with_identity(api_server, run):
     _seed_many(api_server)
     doc = json.loads(run("get", "-n", "dynamo", "-o", "json").stdout)
-    assert doc["kind"] == "List"
-    assert [i["metadata"]["name"] for i in doc["items"]] == ["fresh", "grove-graph", "llm-agg", "llm-disagg"]
+    assert doc["apiVersion"] == "kubectl-dynamo/v1alpha1"
+    assert doc["kind"] == "GraphStatusList"
+    assert {i["kind"] for i in doc["items"]} == {"GraphStatus"}
+    assert [i["graph"]["name"] for i in doc["items"]] == ["fresh", "grove-graph", "llm-agg", "llm-disagg"]
+    assert {i["graph"]["namespace"] for i in doc["items"]} == {"dynamo"}
     assert doc["items"][2]["verdict"] == "Degraded"
     assert doc["items"][2]["replicas"] == {"ready": 2, "desired": 3}
 
@@ -457,3 +468,14 @@ def test_get_color_always_paints_state(api_server, run):
     assert "\x1b[" not in plain
     # Colour codes do not shift the columns.
     assert [len(line) for line in plain.splitlines()][0] == len(colored.splitlines()[0])
+
+
+def test_status_yaml_not_applied_as_graph(api_server, run, kubectl):
+    seed(api_server, "all-ready")
+    document = run("status", "llm-agg", "-n", "dynamo", "-o", "yaml").stdout
+    api_server.clear_requests()
+    applied = subprocess.run([kubectl, "apply", "--dry-run=server", "--validate=false", "-f", "-"], input=document,
+                             env=api_server.env, capture_output=True, text=True, timeout=30)
+    assert applied.returncode != 0
+    assert 'no matches for kind "GraphStatus" in version "kubectl-dynamo/v1alpha1"' in applied.stderr
+    assert [r for r in api_server.requests if r.method in ("PATCH", "PUT", "POST")] == []
