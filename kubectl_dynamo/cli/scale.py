@@ -19,7 +19,7 @@ from kubectl_dynamo.scale.view import report_dict, report_lines, report_names
 @click.argument("name")
 @click.argument("assignments", nargs=-1, metavar="[SERVICE=REPLICAS]...")
 @click.option("--service", "service", default=None, metavar="SERVICE", help="The service to scale (with --replicas).")
-@click.option("--replicas", default=None, metavar="N", help="The new replica count of --service, an integer >= 0.")
+@click.option("--replicas", default=None, metavar="N", help="The new replica count of --service, an integer from 0 to 2147483647.")
 @click.option("--current-replicas", type=int, default=None, metavar="N",
               help="Precondition: write only if every named service has N replicas now, like kubectl scale.")
 @click.option("--force", is_flag=True, help="Allow scaling a multinode service to 0.")
