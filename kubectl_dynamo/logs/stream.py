@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import IO, Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from kubectl_dynamo.api.kinds import DGD, POD
+from kubectl_dynamo.api.missing import graph_not_found, kind_not_served
 from kubectl_dynamo.cluster.protocol import Cluster, LogOptions
 from kubectl_dynamo.errors import ClusterError, NotFoundError
 from kubectl_dynamo.logs.lines import LineFilter, LineFormat, ResumePoint, split_timestamp
@@ -600,11 +601,9 @@ def follow_graph_logs(connect: Callable[[], Cluster], request: LogsRequest, out:
     try:
         graph = cluster.get(DGD, request.graph, namespace)
     except NotFoundError as exc:
-        raise NotFoundError(
-            f"graph {request.graph!r} not found in namespace {namespace!r}",
-            status=exc.status, reason=exc.reason,
-            hint=f"List the graphs with: kubectl dynamo get -n {namespace}",
-        ) from None
+        if kind_not_served(exc):
+            raise
+        raise graph_not_found(request.graph, namespace) from None
     services = graph_services(graph)
     wanted = resolve_services(request.services, services, request.graph)
     check_types(request.types, services, request.graph)

@@ -148,7 +148,7 @@ def test_unknown_service_lists_services(api_server, live_cli):
 def test_missing_graph_is_not_found(api_server, live_cli):
     result = live_cli(["logs", "nope"])
     assert result.exit_code == 4
-    assert "error: graph 'nope' not found in namespace 'default'" in result.stderr
+    assert 'error: dynamographdeployments.nvidia.com "nope" not found in namespace "default"' in result.stderr
     assert "kubectl dynamo get -n default" in result.stderr
 
 
@@ -465,7 +465,7 @@ def test_namespace_and_kubeconfig_flags(api_server, cli):
     assert result.stdout == "Frontend/llm-frontend-1 in dynamo\n"
     elsewhere = cli(["logs", "llm", "--kubeconfig", api_server.kubeconfig])
     assert elsewhere.exit_code == 4
-    assert "graph 'llm' not found in namespace 'default'" in elsewhere.stderr
+    assert 'dynamographdeployments.nvidia.com "llm" not found in namespace "default"' in elsewhere.stderr
 
 
 def test_previous_log_missing_on_server_is_skipped(api_server, live_cli):

@@ -105,7 +105,7 @@ def test_prints_every_service_with_prefix(source):
 
 
 def test_missing_graph_is_not_found(source):
-    with pytest.raises(NotFoundError, match="graph 'other' not found in namespace 'default'"):
+    with pytest.raises(NotFoundError, match='dynamographdeployments.nvidia.com "other" not found in namespace "default"'):
         run_once(source, LogsRequest("other"))
 
 
