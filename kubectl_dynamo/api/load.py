@@ -81,7 +81,7 @@ def read_text(path: str) -> str:
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+        raise InputError(f"{path}: failed to read: {exc.strerror}") from exc
 
 
 def parse_documents(text: str, path: str) -> Iterator[Document]:

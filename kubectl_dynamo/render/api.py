@@ -18,7 +18,7 @@ Object = Dict[str, Any]
 
 @dataclass
 class RenderOptions:
-    """What rendering needs besides the DGD itself.
+    """Inputs of rendering besides the DGD itself.
 
     ``settings`` is the profile's operator settings object (for 0.8,
     ``kubectl_dynamo.render.v0_8.settings.OperatorSettings``); None means the

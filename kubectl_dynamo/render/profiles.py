@@ -1,7 +1,7 @@
 """The operator releases whose rendering the plugin reproduces.
 
-A profile is a module with a ``render`` entry point; adding a later operator is a
-new module and a new row here, never an edit of an existing profile.
+A profile is a module with a ``render`` entry point. A later operator is added as a
+new module and a new row here, without editing an existing profile.
 """
 
 from __future__ import annotations
