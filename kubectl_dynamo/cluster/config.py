@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from kubectl_dynamo.cluster.protocol import ConnectionOptions
-from kubectl_dynamo.errors import ClusterError
+from kubectl_dynamo.errors import ClusterError, InputError
 
 # The mount point of a pod's service account (the path client-go reads).
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
@@ -64,8 +64,17 @@ def _first_current_context(paths: List[str]) -> Optional[str]:
         try:
             with open(path) as stream:
                 data = yaml.safe_load(stream) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ClusterError(f"cannot read kubeconfig {path}: {exc}") from None
+        except OSError as exc:
+            raise InputError(f"failed to read kubeconfig {path}: {exc.strerror}", hint="Check --kubeconfig and KUBECONFIG.") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or "not valid YAML"
+            raise InputError(
+                f"invalid kubeconfig {path}: {problem}{where}", hint="Fix the file's YAML, or point --kubeconfig at another file."
+            ) from None
+        if not isinstance(data, dict):
+            raise InputError(f"invalid kubeconfig {path}: expected a mapping with clusters, contexts and users")
         if isinstance(data, dict) and data.get("current-context"):
             return data["current-context"]
     return None

@@ -162,3 +162,14 @@ def test_valid_set_selector_is_sent(api_server, live_cli):
     result = live_cli(["get", "-A", "-l", "team in (a,b),!canary", "-o", "name"])
     assert result.exit_code == ExitCode.OK, result.stderr
     assert any(r.query.get("labelSelector") == "team in (a,b),!canary" for r in api_server.requests_for(verb="list"))
+
+
+@pytest.mark.parametrize("text, first_line", [
+    ("apiVersion: v1\nclusters: [\n", "error: invalid kubeconfig {path}: expected the node content"),
+    ("- just\n- a list\n", "error: invalid kubeconfig {path}: expected a mapping with clusters, contexts and users"),
+])
+def test_invalid_kubeconfig_is_input_error(tmp_path, live_cli, text, first_line):
+    path = tmp_path / "kubeconfig"
+    path.write_text(text)
+    result = live_cli(["get", "--kubeconfig", str(path)])
+    assert_one_error(result, ExitCode.USAGE, first_line.format(path=path))
