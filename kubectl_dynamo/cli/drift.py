@@ -14,7 +14,7 @@ from kubectl_dynamo.cli.options import cluster_options, common_options, output_o
 @click.option("-A", "--all-namespaces", is_flag=True, help="Check the graphs in all namespaces.")
 @click.option("-l", "--selector", metavar="SELECTOR",
               help="Only the graphs whose labels match this label selector, e.g. team=llm or 'tier in (a,b)'.")
-@click.option("--source", "source_dir", metavar="DIR", type=click.Path(file_okay=False),
+@click.option("--source", "source_dir", metavar="DIR", type=click.Path(),
               help="A local clone of the GitRepository: the applied commit is read with git, and the branch "
                    "head shows the pending changes.")
 @click.option("--from-cluster", is_flag=True,

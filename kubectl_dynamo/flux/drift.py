@@ -67,6 +67,9 @@ class DriftRequest:
             raise UsageError("a graph name cannot be combined with -l/--selector")
         if self.server_dry_run and not (self.source_dir or self.from_cluster):
             raise UsageError("--server-dry-run needs the Git content: add --source DIR or --from-cluster")
+        if self.source_dir:
+            # Checked before the cluster is read, so that a typo fails the same way for every graph.
+            flux_source.check_clone(Path(self.source_dir))
 
 
 @dataclass(frozen=True)
@@ -226,7 +229,7 @@ def detect_drift(cluster, request: DriftRequest, *, now: Optional[datetime] = No
     for graph in graphs:
         key = _key(graph)
         ks = found.owners[key]
-        state = evaluate_sync(graph, ks, found.source_of(ks), now)
+        state = evaluate_sync(graph, ks, found.source_of(ks), now, unreadable=found.unreadable)
         results[key] = GraphDrift(key[0], key[1], state)
         if ks is not None:
             groups.setdefault(_key(ks), []).append(graph)

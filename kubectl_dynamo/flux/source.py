@@ -189,10 +189,15 @@ def _git(clone: Path, *args: str, input_bytes: Optional[bytes] = None) -> subpro
 
 
 def check_clone(clone: Path) -> None:
-    if not clone.is_dir():
+    """Raise ``InputError`` unless ``clone`` is a directory inside a git work tree."""
+    if not clone.exists():
         raise InputError(f"--source {clone}: no such directory")
-    if _git(clone, "rev-parse", "--git-dir").returncode != 0:
-        raise InputError(f"--source {clone} is not a git repository", hint="Pass the directory of a clone of the GitRepository's URL.")
+    if not clone.is_dir():
+        raise InputError(f"--source {clone}: not a directory", hint="Pass the directory of a clone of the GitRepository's URL.")
+    inside = _git(clone, "rev-parse", "--is-inside-work-tree")
+    if inside.returncode != 0 or inside.stdout.strip() != b"true":
+        raise InputError(f"--source {clone} is not a git repository (not inside a git work tree)",
+                         hint="Pass the directory of a clone of the GitRepository's URL.")
 
 
 def has_commit(clone: Path, commit: str) -> bool:

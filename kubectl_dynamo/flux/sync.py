@@ -8,7 +8,8 @@ protocol, listing each kind once per namespace however many graphs are asked abo
 Verdicts, checked in this order (the first that applies wins):
 
 ``NotManaged``
-    no Kustomization owns the graph: no Flux labels and in no inventory, the
+    no Kustomization owns the graph: no Flux labels and in no inventory (of
+    the Kustomizations in its namespace and in ``flux-system``), the
     labelled Kustomization is gone, or the graph is missing from its inventory.
 ``Suspended``
     ``spec.suspend`` on the Kustomization or its source, or the graph opts out
@@ -37,7 +38,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from kubectl_dynamo.api import kinds
 from kubectl_dynamo.api.times import parse_time
-from kubectl_dynamo.errors import NotFoundError
+from kubectl_dynamo.errors import ClusterError, NotFoundError
 from kubectl_dynamo.flux import objects as fx
 from kubectl_dynamo.flux.revision import same_revision, short_revision
 
@@ -50,6 +51,9 @@ SUSPENDED = "Suspended"
 SOURCE_NOT_READY = "SourceNotReady"
 NOT_MANAGED = "NotManaged"
 VERDICTS = (SYNCED, PENDING, FAILING, SUSPENDED, SOURCE_NOT_READY, NOT_MANAGED)
+
+#: Where ``flux bootstrap`` puts the Kustomizations; searched for every graph without Flux labels.
+FLUX_NAMESPACE = "flux-system"
 
 _SOURCE_KINDS = {
     "GitRepository": kinds.FLUX_GIT_REPOSITORY,
@@ -155,18 +159,26 @@ def last_reconcile_time(kustomization: Object) -> Optional[datetime]:
     return parse_time(ready.get("lastTransitionTime")) if ready else None
 
 
-def evaluate_sync(dgd: Object, kustomization: Optional[Object], source: Optional[Object], now: datetime) -> FluxSync:
+def evaluate_sync(dgd: Object, kustomization: Optional[Object], source: Optional[Object], now: datetime,
+                  *, unreadable: Iterable[str] = ()) -> FluxSync:
     """Return the sync state of ``dgd``, owned by ``kustomization`` (None when none was found).
 
     ``source`` is the object ``spec.sourceRef`` names, or None when it was not
     found. Sources of other kinds than GitRepository, OCIRepository and Bucket
     are not read, so their absence does not count against the graph.
+    ``unreadable`` names the namespaces whose Kustomizations could not be
+    listed (Forbidden) while searching inventories for an unlabelled graph.
     """
     opt_outs = dict(reconcile_disabled=fx.reconcile_disabled(dgd), ssa_policy=fx.ssa_policy(dgd))
     owner = fx.owner_labels(dgd)
     if kustomization is None:
         if owner is None:
             detail = "no Flux labels and in no Kustomization's inventory"
+            hidden = sorted(set(unreadable))
+            if hidden:
+                detail = (f"no Flux labels and in no inventory of the Kustomizations that could be read; cannot tell "
+                          f"whether a Kustomization in {', '.join(hidden)} applies it (listing Kustomizations there "
+                          "is forbidden)")
             return FluxSync(NOT_MANAGED, detail=detail, **opt_outs)
         ks_name = f"{owner[0]}/{owner[1]}"
         detail = f"labelled as applied by Kustomization {ks_name}, which does not exist"
@@ -331,6 +343,8 @@ class FluxObjects:
 
     owners: Dict[Tuple[str, str], Optional[Object]]
     sources: Dict[Tuple[str, str, str], Object]
+    #: Namespaces searched only for inventories whose Kustomizations could not be listed (Forbidden).
+    unreadable: Tuple[str, ...] = ()
 
     def source_of(self, kustomization: Optional[Object]) -> Optional[Object]:
         return self.sources.get(source_ref(kustomization)) if kustomization else None
@@ -339,19 +353,31 @@ class FluxObjects:
 def gather(cluster, dgds: List[Object]) -> FluxObjects:
     """Fetch the Kustomizations and sources of ``dgds``, one list per kind and namespace.
 
-    Lists Kustomizations in each namespace that a graph's labels name (or, for
-    unlabelled graphs, the graph's own namespace, to search inventories), then
-    each referenced source kind once per namespace. A missing Flux CRD counts
-    as "nothing is managed"; any other API error raises ``ClusterError``
-    (for example Forbidden when the user may not read Kustomizations).
+    Lists Kustomizations in each namespace that a graph's labels name; for
+    unlabelled graphs, in the graph's own namespace and in ``flux-system``, to
+    search their inventories. Then each referenced source kind once per
+    namespace. A missing Flux CRD counts as "nothing is managed". Forbidden on
+    ``flux-system`` when only unlabelled graphs need it means "cannot tell"
+    (see ``FluxObjects.unreadable``); any other API error raises ``ClusterError``.
     """
     ks_namespaces = set()
+    fallback = set()
     for dgd in dgds:
         owner = fx.owner_labels(dgd)
-        ks_namespaces.add(owner[0] if owner else _key(dgd)[0])
+        if owner:
+            ks_namespaces.add(owner[0])
+        else:
+            ks_namespaces.add(_key(dgd)[0])
+            fallback.add(FLUX_NAMESPACE)
     kustomizations: List[Object] = []
-    for namespace in sorted(ks_namespaces):
-        kustomizations.extend(_list_or_empty(cluster, kinds.FLUX_KUSTOMIZATION, namespace))
+    unreadable: List[str] = []
+    for namespace in sorted(ks_namespaces | fallback):
+        try:
+            kustomizations.extend(_list_or_empty(cluster, kinds.FLUX_KUSTOMIZATION, namespace))
+        except ClusterError as error:
+            if error.status != 403 or namespace in ks_namespaces:
+                raise
+            unreadable.append(namespace)
 
     owners = {_key(dgd): owning_kustomization(_with_kind(dgd), kustomizations) for dgd in dgds}
 
@@ -360,13 +386,14 @@ def gather(cluster, dgds: List[Object]) -> FluxObjects:
     for kind, namespace in sorted(wanted):
         for src in _list_or_empty(cluster, _SOURCE_KINDS[kind], namespace):
             sources[(kind, namespace, _meta(src).get("name", ""))] = src
-    return FluxObjects(owners, sources)
+    return FluxObjects(owners, sources, tuple(unreadable))
 
 
 def flux_sync_many(cluster, dgds: List[Object], *, now: Optional[datetime] = None) -> Dict[Tuple[str, str], FluxSync]:
     """Return the sync state of every graph, keyed by (namespace, name).
 
-    Makes one list request per Kustomization namespace and per source kind and
+    Makes one list request per Kustomization namespace (``flux-system``
+    included when a graph has no Flux labels) and per source kind and
     namespace, however many graphs there are (see ``gather``). Raises
     ``ClusterError`` when Flux objects cannot be read, except for a missing CRD.
     """
@@ -375,7 +402,7 @@ def flux_sync_many(cluster, dgds: List[Object], *, now: Optional[datetime] = Non
     result = {}
     for dgd in dgds:
         ks = found.owners[_key(dgd)]
-        result[_key(dgd)] = evaluate_sync(_with_kind(dgd), ks, found.source_of(ks), now)
+        result[_key(dgd)] = evaluate_sync(_with_kind(dgd), ks, found.source_of(ks), now, unreadable=found.unreadable)
     return result
 
 

@@ -417,3 +417,42 @@ def test_branch_head_adds_and_removes_graphs(api_server, live_cli, repo):
     assert "the branch head adds graph dynamo/llm-next" in result.stdout
     assert "the branch head removes graph dynamo/llm-plain (Flux will prune it)" in result.stdout
     assert "graph removed" in result.stdout
+
+
+def test_unlabelled_graph_in_flux_system_inventory_is_managed(api_server, live_cli, repo):
+    rev = sc.revision(repo.first)
+    graph = sc.live_graph("llm-plain", "plain")
+    graph["metadata"].pop("labels")
+    api_server.seed(sc.git_repository(repo.first), sc.kustomization("plain", "./plain", rev, inventory=["llm-plain"]), graph)
+    result = live_cli(["drift", "llm-plain", "-n", "dynamo", "-o", "json"])
+    assert result.exit_code == ExitCode.OK, result.stdout + result.stderr
+    sync = json.loads(result.stdout)["graphs"][0]["sync"]
+    assert (sync["verdict"], sync["kustomization"]) == ("Synced", "flux-system/plain")
+
+
+@pytest.mark.parametrize("managed", [True, False])
+def test_missing_source_dir_is_usage_error_for_every_graph(api_server, live_cli, repo, tmp_path, managed):
+    if managed:
+        seed_synced(api_server, repo)
+    else:
+        graph = sc.live_graph("llm-plain", "plain")
+        graph["metadata"].pop("labels")
+        api_server.seed(graph)
+    missing = tmp_path / "nonexist"
+    api_server.clear_requests()
+    result = live_cli(["drift", "llm-plain", "-n", "dynamo", "--source", str(missing)])
+    assert result.exit_code == ExitCode.USAGE
+    assert f"--source {missing}: no such directory" in result.stderr
+    assert result.stdout == ""
+    assert api_server.requests == []  # checked before the cluster is read
+
+
+def test_source_must_be_a_directory_in_a_work_tree(api_server, live_cli, tmp_path):
+    (tmp_path / "file.txt").write_text("x\n")
+    (tmp_path / "plain").mkdir()
+    result = live_cli(["drift", "x", "-n", "dynamo", "--source", str(tmp_path / "file.txt")])
+    assert result.exit_code == ExitCode.USAGE
+    assert f"--source {tmp_path / 'file.txt'}: not a directory" in result.stderr
+    result = live_cli(["drift", "x", "-n", "dynamo", "--source", str(tmp_path / "plain")])
+    assert result.exit_code == ExitCode.USAGE
+    assert "is not a git repository (not inside a git work tree)" in result.stderr
