@@ -351,6 +351,19 @@ def test_restart_container_moves_logs_to_previous(api_server, api):
     assert core.read_namespaced_pod_log("web-1", "dynamo") == "after restart\n"
 
 
+def test_follow_gets_lines_written_just_before_restart(api_server, api):
+    from tests.fakeapi.objects import pod
+
+    api_server.seed(pod("web-1", "dynamo"))
+    api_server.set_logs("dynamo", "web-1", "main", ["first"])
+    follower = k8s.CoreV1Api(api).read_namespaced_pod_log("web-1", "dynamo", follow=True, _preload_content=False)
+    chunks = follower.stream(amt=None)
+    first = next(chunks)  # the stream is open and waiting for more
+    api_server.append_logs("dynamo", "web-1", "main", ["last words"])
+    api_server.restart_container("dynamo", "web-1", "main", lines=["after restart"])
+    assert first + b"".join(chunks) == b"first\nlast words\n"
+
+
 def test_replace_pod_emits_deleted_then_added(api_server, api):
     from tests.fakeapi.objects import pod
 

@@ -629,17 +629,21 @@ class Handler(BaseHTTPRequestHandler):
             with store.cond:
                 if store.stopping:
                     break
-                if store.log_instances.get(key, 0) != instance:
-                    break  # the container restarted: this instance's stream is over
-                entries = store.logs.get(key, [])
-                if len(entries) <= cursor and key not in store.terminated:
-                    store.cond.wait(POLL_SECONDS)
-                    if store.log_instances.get(key, 0) != instance:
-                        break
+                restarted = store.log_instances.get(key, 0) != instance
+                if not restarted:
                     entries = store.logs.get(key, [])
+                    if len(entries) <= cursor and key not in store.terminated:
+                        store.cond.wait(POLL_SECONDS)
+                        restarted = store.log_instances.get(key, 0) != instance
+                        entries = store.logs.get(key, [])
+                if restarted:
+                    # The container restarted. Like the kubelet, still send what the old
+                    # instance wrote before it ended: restart_container keeps that log as
+                    # the previous one. Then this instance's stream is over.
+                    entries = store.logs.get(key[:3] + (True,), [])
                 fresh = entries[cursor:]
                 cursor = len(entries)
-                ended = key in store.terminated and not fresh
+                ended = restarted or (key in store.terminated and not fresh)
             more = send(fresh)
             if ended:
                 break

@@ -281,6 +281,24 @@ def test_follow_container_restart(api_server, follow):
     assert process.interrupt() == 130
 
 
+def test_follow_keeps_line_written_before_restart(api_server, follow):
+    seed_graph(api_server, pods=[pod("llm-vllmdecodeworker-1", "VllmDecodeWorker")])
+    api_server.set_logs("default", "llm-vllmdecodeworker-1", "main", [f"{ts(1)} first run"])
+    process = follow("llm", "-f")
+    process.wait_lines(1)
+    # The last line of the old instance and the restart arrive together.
+    api_server.append_logs("default", "llm-vllmdecodeworker-1", "main", [f"{ts(2)} last words"])
+    api_server.restart_container("default", "llm-vllmdecodeworker-1", "main", lines=[f"{ts(5)} second run"])
+    process.wait_lines(3)
+    time.sleep(0.5)
+    assert process.out == [
+        "VllmDecodeWorker/llm-vllmdecodeworker-1 first run",
+        "VllmDecodeWorker/llm-vllmdecodeworker-1 last words",
+        "VllmDecodeWorker/llm-vllmdecodeworker-1 second run",
+    ]
+    assert process.interrupt() == 130
+
+
 def test_follow_resumes_dropped_stream(api_server, follow):
     seed_graph(api_server, pods=[pod("llm-frontend-1", "Frontend")])
     first = [f"{ts(1)} one", f"{ts(2)} two", f"{ts(2)} two again", f"{ts(3)} three"]
