@@ -31,13 +31,15 @@ from kubectl_dynamo.scale.view import report_dict, report_lines, report_names
               help="Change the replicas in this file of your Git checkout instead of the cluster (GitOps).")
 @click.option("--commit", is_flag=True, help="With --git-file: commit the change with git, naming graph, services and counts.")
 @click.option("--also-live", is_flag=True, help="With --git-file: write the cluster as well.")
+@click.option("--ignore-overlays", is_flag=True,
+              help="With --git-file: edit the file even when a kustomization that includes it sets another count.")
 @output_option("json", "yaml", "name")
 @cluster_options
 @common_options
 @pass_app
 def scale(app, name: str, assignments: Tuple[str, ...], service: Optional[str], replicas: Optional[str],
           current_replicas: Optional[int], force: bool, dry_run: str, wait: bool, timeout: str,
-          git_file: Optional[str], commit: bool, also_live: bool, output: Optional[str], namespace: Optional[str]) -> None:
+          git_file: Optional[str], commit: bool, also_live: bool, ignore_overlays: bool, output: Optional[str], namespace: Optional[str]) -> None:
     """Change a service's replicas where the count is owned.
 
     Writes the scaling adapter's /scale subresource when the operator gave the
@@ -68,6 +70,7 @@ def scale(app, name: str, assignments: Tuple[str, ...], service: Optional[str], 
         git_file=git_file,
         commit=commit,
         also_live=also_live,
+        ignore_overlays=ignore_overlays,
     )
     reporter = app.reporter
     events = Events(warn=reporter.warn, note=reporter.note, debug=reporter.debug, progress=reporter.note)

@@ -28,6 +28,8 @@ class ScaleRequest:
     git_file: Optional[str] = None
     commit: bool = False
     also_live: bool = False
+    #: With git_file: write even when a kustomization that includes the file overrides the count.
+    ignore_overlays: bool = False
 
     @property
     def writes_live(self) -> bool:

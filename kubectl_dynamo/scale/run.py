@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional
 
 from kubectl_dynamo.errors import ClusterError, DynamoError, UsageError
 from kubectl_dynamo.flux.objects import NAME_LABEL as FLUX_NAME_LABEL, NAMESPACE_LABEL as FLUX_NAMESPACE_LABEL
-from kubectl_dynamo.scale import gitfile
+from kubectl_dynamo.scale import gitfile, overlays
 from kubectl_dynamo.scale.flux import flux_notice
 from kubectl_dynamo.scale.live import Events, LiveOutcome, execute, plan_live, read_state
 from kubectl_dynamo.scale.plan import Plan
@@ -32,6 +32,8 @@ def check_options(request: ScaleRequest) -> None:
     """Raise UsageError for option combinations that cannot work together."""
     if request.commit and not request.git_file:
         raise UsageError("--commit needs --git-file PATH, the graph's file in your Git checkout")
+    if request.ignore_overlays and not request.git_file:
+        raise UsageError("--ignore-overlays only makes sense with --git-file")
     if request.also_live and not request.git_file:
         raise UsageError("--also-live only makes sense with --git-file; without it, scale writes to the cluster anyway")
     if request.wait and not request.writes_live:
@@ -60,6 +62,7 @@ def scale(request: ScaleRequest, *, connect: Callable[[], Any], events: Events, 
             request.git_file, request.name, request.namespace, request.targets,
             current_replicas=None if request.writes_live else request.current_replicas, force=request.force,
         )
+        overlays.check_overlays(report.file_edit, events.warn, ignore=request.ignore_overlays)
         if request.commit and not request.dry_run and not report.file_edit.unchanged:
             gitfile.check_committable(request.git_file)
 
