@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import List, Optional, Sequence
 
 from kubectl_dynamo.api.times import parse_time
+from kubectl_dynamo.flux.revision import short_revision
 from kubectl_dynamo.output.color import GREEN, RED, YELLOW, paint
 from kubectl_dynamo.output.printers import table, to_json, to_yaml
 from kubectl_dynamo.status.model import (GRAPH_STATUS_LIST_KIND, VIEW_API_VERSION, EventInfo, GraphStatus, ServiceStatus,
@@ -132,8 +133,9 @@ def status_header(graph: GraphStatus, *, color: bool = False) -> str:
     lines.append(("Backend", f"{graph.backend or '-'}, orchestrated by {graph.orchestrator}"))
     if graph.flux is not None:
         if graph.flux.managed:
-            revision = graph.flux.applied_revision or "-"
-            source = graph.flux.source_revision or "-"
+            # The short form that get and drift print; -o yaml keeps the full revisions.
+            revision = short_revision(graph.flux.applied_revision) or "-"
+            source = short_revision(graph.flux.source_revision) or "-"
             flux = f"{graph.flux.verdict}, Kustomization {graph.flux.kustomization}, applied {revision}, source {source}"
         else:
             flux = "not managed by Flux"
