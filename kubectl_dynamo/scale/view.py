@@ -68,7 +68,13 @@ def report_names(report: ScaleReport) -> List[str]:
 
 def report_dict(report: ScaleReport) -> dict:
     """Return the report in JSON form (camelCase keys), for ``-o json`` and ``-o yaml``."""
-    result: dict = {"graph": report.request.name, "namespace": report.namespace, "dryRun": report.request.dry_run or "none"}
+    result: dict = {
+        "apiVersion": "kubectl-dynamo/v1alpha1",  # the product's own report, like get's GraphStatus
+        "kind": "ScaleReport",
+        "graph": report.request.name,
+        "namespace": report.namespace,
+        "dryRun": report.request.dry_run or "none",
+    }
     live = report.live
     if live is not None:
         written = {change.service: write for write in live.written for change in write.changes}

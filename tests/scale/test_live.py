@@ -580,6 +580,8 @@ def test_output_json(seeded, live_cli):
     result = live_cli(["scale", "demo", "VllmWorker=2", "decode=2", "-o", "json"])
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
+    assert data["apiVersion"] == "kubectl-dynamo/v1alpha1"
+    assert data["kind"] == "ScaleReport"
     assert data["graph"] == "demo"
     assert data["namespace"] == "default"
     by_service = {s["service"]: s for s in data["services"]}
