@@ -12,6 +12,10 @@ Follows kustomize-controller v1.9 and fluxcd/pkg ``kustomize``:
    those transforms is read directly, as the build would not change it.
 3. Post-build substitution (``${var}``, ``${var:=default}``) on each object,
    unless the object opts out with ``kustomize.toolkit.fluxcd.io/substitute: disabled``.
+   Flux substitutes in the YAML text of each built object, which kustomize
+   writes without the quotes of the Git file, and parses the result again: a
+   quoted ``"${gpus}"`` with ``gpus: "1"`` becomes the integer 1. Such type
+   changes are reported as ``TypeChange`` items.
 4. Stamp the two owner labels and ``spec.commonMetadata``.
 """
 
@@ -20,8 +24,9 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
@@ -55,10 +60,12 @@ def kubectl_binary() -> str:
 
 
 def build(tree: SourceTree, kustomization: Object, variables: Optional[Dict[str, str]] = None,
-          *, kubectl: Optional[str] = None) -> List[Object]:
+          *, kubectl: Optional[str] = None, type_changes: Optional[List["TypeChange"]] = None) -> List[Object]:
     """Return the objects ``kustomization`` applies from ``tree``, in build order.
 
     ``variables`` are the resolved ``postBuild`` variables (see ``resolve_variables``).
+    When ``type_changes`` is a list, the string fields that substitution turned
+    into another type are appended to it.
     Raises ``InputError`` naming the path and revision when the build fails.
     """
     spec = kustomization.get("spec") or {}
@@ -88,7 +95,10 @@ def build(tree: SourceTree, kustomization: Object, variables: Optional[Dict[str,
     strategy = str(post_build.get("substituteStrategy") or "WithVariables")
     result = []
     for obj in built:
-        obj = substitute_object(obj, variables or {}, strategy, where)
+        substituted = substitute_object(obj, variables or {}, strategy, where)
+        if type_changes is not None and substituted is not obj:
+            type_changes.extend(find_type_changes(obj, substituted, variables or {}))
+        obj = substituted
         stamp_metadata(obj, kustomization)
         result.append(obj)
     return result
@@ -271,6 +281,66 @@ def substitute_object(obj: Object, variables: Dict[str, str], strategy: str, whe
         meta = obj.get("metadata") or {}
         raise InputError(f"variable substitution left invalid YAML in {obj.get('kind')} {meta.get('name')} ({where}): {exc}") from exc
     return result if isinstance(result, dict) else obj
+
+
+_TYPE_NAMES = {bool: "boolean", int: "integer", float: "number", type(None): "null"}
+
+
+@dataclass(frozen=True)
+class TypeChange:
+    """A string field of Git that post-build substitution turned into another YAML type."""
+
+    kind: str
+    namespace: str
+    name: str
+    path: Tuple[str, ...]
+    #: The Git text of the field, e.g. ``${gpus}``.
+    expression: str
+    #: The variables the expression names, in order.
+    variables: Tuple[str, ...]
+    value: Any
+
+    @property
+    def text_path(self) -> str:
+        return ".".join(self.path)
+
+    @property
+    def type_name(self) -> str:
+        return _TYPE_NAMES.get(type(self.value), type(self.value).__name__)
+
+    def advice(self) -> str:
+        """Say what happened and how to keep the field a string."""
+        rendered = yaml.safe_dump(self.value).splitlines()[0] if self.value is not None else "null"
+        names = ", ".join(self.variables) or "the variable"
+        first = self.variables[0] if self.variables else "var"
+        return (f"Flux substitutes {self.expression} after the kustomize build, which drops the quotes of the Git "
+                f"file, so the field becomes the {self.type_name} {rendered}, not a string; quoting it in Git "
+                f"does not help. Keep it a string by setting {names} to a quoted value, "
+                f"e.g. postBuild.substitute.{first}: '\"{rendered}\"'")
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"path": self.text_path, "expression": self.expression, "variables": list(self.variables),
+                "value": self.value, "type": self.type_name, "message": self.advice()}
+
+
+def find_type_changes(before: Any, after: Any, variables: Dict[str, str], path: Tuple[str, ...] = (),
+                      obj: Optional[Object] = None) -> List[TypeChange]:
+    """Return the string fields with ``${...}`` in ``before`` that are no longer strings in ``after``."""
+    obj = obj if obj is not None else before
+    found: List[TypeChange] = []
+    if isinstance(before, dict) and isinstance(after, dict):
+        for key, value in before.items():
+            if key in after:
+                found.extend(find_type_changes(value, after[key], variables, path + (str(key),), obj))
+    elif isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        for index, (old, new) in enumerate(zip(before, after)):
+            found.extend(find_type_changes(old, new, variables, path + (str(index),), obj))
+    elif isinstance(before, str) and "${" in before and not isinstance(after, (str, dict, list)):
+        names = tuple(dict.fromkeys(m.group(1) for m in re.finditer(r"\$\{([_a-zA-Z][_a-zA-Z0-9]*)", before)))
+        meta = obj.get("metadata") or {}
+        found.append(TypeChange(str(obj.get("kind", "")), str(meta.get("namespace", "") or ""),
+                                str(meta.get("name", "")), path, before, names, after))
+    return found
 
 
 def resolve_variables(kustomization: Object, config_maps: Dict[str, Optional[Object]],

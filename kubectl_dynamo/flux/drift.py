@@ -122,6 +122,8 @@ class GraphDrift:
     pending: Optional[PendingChanges] = None
     notes: List[str] = field(default_factory=list)
     errors: List[DynamoError] = field(default_factory=list)
+    #: String fields of the live graph that substitution turns into another type in the Git build.
+    type_changes: List[flux_build.TypeChange] = field(default_factory=list)
 
     @property
     def differs(self) -> bool:
@@ -129,7 +131,7 @@ class GraphDrift:
         if not self.sync.managed:
             return False
         return (self.sync.verdict != SYNCED or bool(self.drifts) or self.in_git is False
-                or bool(self.pending and self.pending.any))
+                or bool(self.type_changes) or bool(self.pending and self.pending.any))
 
     def to_dict(self) -> Dict[str, Any]:
         return {
@@ -139,6 +141,7 @@ class GraphDrift:
             "drift": [d.to_dict() for d in self.drifts],
             "ignored": [d.to_dict() for d in self.ignored],
             "keptFields": [{"path": format_path(p), "manager": o.manager, "operation": o.operation} for p, o in self.kept],
+            "typeChanges": [c.to_dict() for c in self.type_changes],
             "pending": self.pending.to_dict() if self.pending else None,
             "notes": list(self.notes),
             "errors": [str(e) for e in self.errors],
@@ -298,7 +301,8 @@ def _check_kustomization(cluster, request: DriftRequest, ks: Object, source: Opt
         try:
             tree = _desired_tree(cluster, request, ks, source, applied, Path(scratch) / "applied", report)
             variables = _variables(cluster, ks)
-            desired = flux_build.build(tree, ks, variables, kubectl=request.kubectl)
+            type_changes: List[flux_build.TypeChange] = []
+            desired = flux_build.build(tree, ks, variables, kubectl=request.kubectl, type_changes=type_changes)
         except DynamoError as error:
             report.errors.append(error)
             for result in member_results:
@@ -319,6 +323,9 @@ def _check_kustomization(cluster, request: DriftRequest, ks: Object, source: Opt
                 result.notes.append(f"not in Git at {short_revision(tree.revision)}; {action}")
                 continue
             _compare_graph(result, ks, wanted, graph, request)
+            # Comparison takes "1" and 1 as equal; a string Flux would apply as a number is still a difference.
+            result.type_changes = [c for c in _changes_of(type_changes, graph)
+                                   if isinstance(_value_at(graph, c.path), str)]
             if request.server_dry_run:
                 try:
                     _compare_on_server(cluster, result, ks, wanted, graph, request)
@@ -353,6 +360,36 @@ def _desired_tree(cluster, request: DriftRequest, ks: Object, source: Optional[O
         report.notes.append(f"nothing applied yet; comparing with the source revision {short_revision(revision)}")
     ignore_spec = ((source or {}).get("spec") or {}).get("ignore")
     return flux_source.tree_from_clone(Path(request.source_dir), revision, dest, ignore_spec=ignore_spec)
+
+
+def _changes_of(changes: List[flux_build.TypeChange], graph: Object) -> List[flux_build.TypeChange]:
+    namespace, name = _key(graph)
+    return [c for c in changes if (c.kind, c.namespace, c.name) == (_DGD_KIND, namespace, name)]
+
+
+def _value_at(obj: Any, path: Tuple[str, ...]) -> Any:
+    for part in path:
+        if isinstance(obj, dict):
+            obj = obj.get(part)
+        elif isinstance(obj, list) and part.isdigit() and int(part) < len(obj):
+            obj = obj[int(part)]
+        else:
+            return None
+    return obj
+
+
+def _explain_type_changes(render_error: str, changes: List[flux_build.TypeChange]) -> str:
+    """Where substitution changed a field's type, replace the renderer's advice with the substitution's."""
+    if not render_error or not changes:
+        return render_error
+    lines = render_error.split("\n")
+    for index, line in enumerate(lines):
+        for change in changes:
+            if f"{change.text_path}:" in line:
+                head = line.split("; quote", 1)[0]
+                lines[index] = f"{head}; {change.advice()}"
+                break
+    return "\n".join(lines)
 
 
 def _source_ref(ks: Object) -> Tuple[str, str, str]:
@@ -480,7 +517,8 @@ def _pending(request: DriftRequest, ks: Object, source: Object, tree: flux_sourc
         return
     try:
         head_tree = flux_source.tree_from_clone(clone, head, dest, ignore_spec=(source.get("spec") or {}).get("ignore"))
-        head_objects = flux_build.build(head_tree, ks, variables, kubectl=request.kubectl)
+        head_changes: List[flux_build.TypeChange] = []
+        head_objects = flux_build.build(head_tree, ks, variables, kubectl=request.kubectl, type_changes=head_changes)
     except DynamoError as error:
         report.notes.append(f"pending changes not computed: the build at {short_revision(head)} fails: {error}")
         return
@@ -491,6 +529,7 @@ def _pending(request: DriftRequest, ks: Object, source: Object, tree: flux_sourc
     for graph, result in managed:
         key = (_DGD_GROUP, _DGD_KIND) + _key(graph)
         result.pending = _pending_for(head, origin, desired_by_key.get(key), head_by_key.get(key), graph)
+        result.pending.render_error = _explain_type_changes(result.pending.render_error, _changes_of(head_changes, graph))
 
 
 def _graph_keys(objects_by_key: Dict) -> set:

@@ -113,12 +113,18 @@ def _graph_block(graph: GraphDrift, now: datetime, color: bool, named: bool = Fa
     if graph.errors:
         lines.append("  " + paint("drift not computed:", RED, color) + " see the error on stderr")
 
-    if graph.in_git and not graph.drifts:
+    if graph.in_git and not graph.drifts and not graph.type_changes:
         lines.append(f"  no drift from {short_revision(graph.desired_revision)} ({graph.desired_origin})")
     if graph.drifts:
         lines.append(f"  drift from {short_revision(graph.desired_revision)} ({graph.desired_origin}), {count_noun(len(graph.drifts), 'field')}:")
         for item in graph.drifts:
             lines.append("    " + paint(drift_line(item, sync, now, graph.pending), YELLOW, color))
+    if graph.type_changes:
+        lines.append(f"  type changed by post-build substitution at {short_revision(graph.desired_revision)}, "
+                     f"{count_noun(len(graph.type_changes), 'field')}:")
+        for change in graph.type_changes:
+            text = f"{change.text_path}: the live value is a string; {change.advice()}"
+            lines.append("    " + paint(text, YELLOW, color))
     if graph.ignored:
         lines.append(f"  ignored ({len(graph.ignored)}):")
         for item in graph.ignored:
@@ -143,7 +149,8 @@ def _pending_block(pending: PendingChanges, color: bool) -> List[str]:
             text = f"{change.text_path}: {short_value(change.old)} -> {short_value(change.new)}"
         lines.append("    " + text)
     if pending.render_error:
-        lines.append(f"    {pending.render_error}")
+        # A multi-line error (one problem a line) keeps its lines under the first one.
+        lines.extend("    " + line for line in pending.render_error.splitlines())
     for child in pending.children:
         label = {"add": "created", "remove": "deleted", "change": "changed"}[child.op]
         where = f"{child.namespace}/{child.name}" if child.namespace else child.name

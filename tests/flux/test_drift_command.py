@@ -456,3 +456,51 @@ def test_source_must_be_a_directory_in_a_work_tree(api_server, live_cli, tmp_pat
     result = live_cli(["drift", "x", "-n", "dynamo", "--source", str(tmp_path / "plain")])
     assert result.exit_code == ExitCode.USAGE
     assert "is not a git repository (not inside a git work tree)" in result.stderr
+
+
+def _seed_gpu_variable(api_server, repo, value):
+    """Git writes gpu: "${gpus}"; the applied commit has it, a later one bumps the image."""
+    def graph(image):
+        return GRAPH.format(name="llm-gpus", image=image).replace('gpu: "1"', 'gpu: "${gpus}"')
+
+    applied = repo.commit("Take the GPU count from a variable", {"gpus/graph.yaml": graph("repo/vllm:v1")})
+    newer = repo.commit("Bump the image", {"gpus/graph.yaml": graph("repo/vllm:v2")})
+    post_build = {"postBuild": {"substitute": {"gpus": value}}}
+    api_server.seed(
+        sc.git_repository(newer),
+        sc.kustomization("gpus", "./gpus", sc.revision(applied), spec=post_build, inventory=["llm-gpus"]),
+        sc.live_graph("llm-gpus", "gpus"),
+    )
+
+
+def test_substituted_number_in_string_field(api_server, live_cli, repo):
+    _seed_gpu_variable(api_server, repo, "1")
+    result = live_cli(["drift", "llm-gpus", "-n", "dynamo", "--source", str(repo.path)])
+    assert result.exit_code == ExitCode.DIFFERS, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    # The applied revision: Flux writes the integer 1 where the live graph has the string "1".
+    retyped = next(l for l in lines if l.lstrip().startswith("spec.services.VllmWorker.resources.limits.gpu: the live value"))
+    assert "becomes the integer 1, not a string" in retyped
+    assert "setting gpus to a quoted value, e.g. postBuild.substitute.gpus: '\"1\"'" in retyped
+    # The branch head: the renderer's complaint names the variable instead of advising quotes.
+    parent = next(i for i, l in enumerate(lines) if "children not rendered:" in l)
+    problem = next(l for l in lines[parent + 1:] if "resources.limits.gpu" in l)
+    assert "expected string, found integer; Flux substitutes ${gpus} after the kustomize build" in problem
+    assert "quote it" not in result.stdout
+    indent = lambda line: len(line) - len(line.lstrip())
+    assert indent(problem) > indent(lines[parent])
+
+    report = json.loads(live_cli(["drift", "llm-gpus", "-n", "dynamo", "--source", str(repo.path), "-o", "json"]).stdout)
+    change = report["graphs"][0]["typeChanges"][0]
+    assert (change["path"], change["expression"], change["variables"], change["value"], change["type"]) == (
+        "spec.services.VllmWorker.resources.limits.gpu", "${gpus}", ["gpus"], 1, "integer")
+
+
+def test_quoted_variable_value_stays_a_string(api_server, live_cli, repo):
+    _seed_gpu_variable(api_server, repo, '"1"')
+    result = live_cli(["drift", "llm-gpus", "-n", "dynamo", "--source", str(repo.path), "-o", "json"])
+    graph = json.loads(result.stdout)["graphs"][0]
+    assert graph["drift"] == [] and graph["typeChanges"] == []
+    assert graph["pending"]["renderError"] == ""
+    assert graph["pending"]["changes"] == [{"op": "change", "path": "spec.services.VllmWorker.extraPodSpec.mainContainer.image",
+                                            "old": "repo/vllm:v1", "new": "repo/vllm:v2"}]
