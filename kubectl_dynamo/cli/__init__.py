@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import traceback
 from typing import List, Optional
 
 import click
@@ -125,7 +124,7 @@ def run(argv: Optional[List[str]] = None, *, app: Optional[AppContext] = None) -
         return ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
     except DynamoError as exc:
         if app.debug:
-            traceback.print_exc(file=app.stderr)
+            _print_traceback(app)
         app.reporter.error(str(exc))
         if exc.hint:
             app.reporter.note(exc.hint)
@@ -137,11 +136,17 @@ def run(argv: Optional[List[str]] = None, *, app: Optional[AppContext] = None) -
         return ExitCode.BROKEN_PIPE
     except Exception as exc:  # a bug: keep the traceback behind --debug
         if app.debug:
-            traceback.print_exc(file=app.stderr)
+            _print_traceback(app)
         app.reporter.error(f"internal error: {type(exc).__name__}: {exc}")
         if not app.debug:
             app.reporter.note("Run the command again with --debug to see the traceback.")
         return ExitCode.INTERNAL
+
+
+def _print_traceback(app: AppContext) -> None:
+    import traceback  # only under --debug: importing it costs about 6 ms at every start
+
+    traceback.print_exc(file=app.stderr)
 
 
 def _interrupted(app: AppContext) -> int:
