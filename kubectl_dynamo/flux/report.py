@@ -109,7 +109,7 @@ def _graph_block(graph: GraphDrift, now: datetime, color: bool, named: bool = Fa
         lines.append("  " + ", ".join(timing))
 
     for note in graph.notes:
-        lines.append(f"  note: {note}")
+        lines.extend(_note_lines(note))
     if graph.errors:
         lines.append("  " + paint("drift not computed:", RED, color) + " see the error on stderr")
 
@@ -162,6 +162,12 @@ def _pending_block(pending: PendingChanges, color: bool) -> List[str]:
     return lines
 
 
+def _note_lines(note: str) -> List[str]:
+    """Return a note as lines; the lines of a multi-line error go under the note, indented further."""
+    first, *rest = note.splitlines() or [""]
+    return [f"  note: {first}"] + [f"    {line}" for line in rest]
+
+
 def _kustomization_block(report: KustomizationDrift, color: bool) -> List[str]:
     if not (report.differs or report.orphans or report.notes):
         return []
@@ -177,7 +183,7 @@ def _kustomization_block(report: KustomizationDrift, color: bool) -> List[str]:
     for name in report.head_removes:
         lines.append(f"  the branch head removes graph {name}" + (" (Flux will prune it)" if report.prune else ""))
     for note in report.notes:
-        lines.append(f"  note: {note}")
+        lines.extend(_note_lines(note))
     return lines
 
 

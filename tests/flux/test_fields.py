@@ -154,3 +154,14 @@ def test_target_regex_is_anchored():
 ])
 def test_selector_matches(selector, expected):
     assert selector_matches(selector, {"team": "a", "tier": "gpu"}) is expected
+
+
+def test_multi_line_note_stays_under_its_first_line():
+    from datetime import datetime, timezone
+
+    from kubectl_dynamo.flux.drift import DriftReport, KustomizationDrift
+    from kubectl_dynamo.flux.report import format_report
+
+    ks = KustomizationDrift("flux-system/apps", notes=["the build fails: 2 problems found:\n  a: bad\n  b: bad"])
+    text = format_report(DriftReport([], [ks], datetime.now(timezone.utc)))
+    assert "  note: the build fails: 2 problems found:\n      a: bad\n      b: bad\n" in text
