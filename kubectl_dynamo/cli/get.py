@@ -60,27 +60,18 @@ def get(app, names: Tuple[str, ...], all_namespaces: bool, selector: Optional[st
         where = "any namespace" if all_namespaces else f"{cluster.namespace} namespace"
         app.reporter.note(f"No resources found in {where}.")
 
-    if output in ("json", "yaml"):
-        if graphs or not names:
-            app.stdout.write(printer.get_document(graphs, single=len(names) == 1, output=output))
-    elif output == "name":
-        app.stdout.write(printer.get_names(graphs))
-    elif graphs:
-        app.stdout.write(printer.get_table(graphs, now=current_time(), wide=output == "wide",
-                                           all_namespaces=all_namespaces, no_headers=no_headers, color=color))
+    single = len(names) == 1
+    if graphs or not names or output not in ("json", "yaml"):
+        app.stdout.write(printer.get_output(graphs, output=output, now=current_time(), single=single,
+                                            all_namespaces=all_namespaces, no_headers=no_headers, color=color))
     app.stdout.flush()
 
     if watch:
         from kubectl_dynamo.status.get_watch import watch_rows
 
         for graph in watch_rows(cluster, graphs, names=names, all_namespaces=all_namespaces, selector=selector):
-            if output in ("json", "yaml"):
-                app.stdout.write(printer.get_document([graph], single=True, output=output))
-            elif output == "name":
-                app.stdout.write(printer.get_names([graph]))
-            else:
-                app.stdout.write(printer.get_table([graph], now=current_time(), wide=output == "wide",
-                                                   all_namespaces=all_namespaces, no_headers=True, color=color))
+            app.stdout.write(printer.get_output([graph], output=output, now=current_time(), single=True,
+                                                all_namespaces=all_namespaces, no_headers=True, color=color))
             app.stdout.flush()
 
     if not_found:

@@ -56,31 +56,23 @@ def status(app, name: str, tree: bool, show_events: bool, watch: bool, wait: boo
     cluster = app.connect()
 
     def render(graph) -> str:
-        if output:
-            return printer.status_document(graph, output)
-        return printer.status_text(graph, now=current_time(), tree=tree, events=show_events, color=color)
+        return printer.status_output(graph, output=output, now=current_time(), tree=tree, events=show_events, color=color)
 
     if wait:
         from kubectl_dynamo.status.wait import wait_for_graph
 
         graph = wait_for_graph(cluster, cluster.namespace, name, timeout=seconds, on_progress=app.reporter.note)
-        app.stdout.write(render(service.graph_status(cluster, name, events=show_events, tree=tree)) if output or tree or show_events
-                         else render(graph))
+        if output or tree or show_events:  # the wait's own snapshot has no events or tree
+            graph = service.graph_status(cluster, name, events=show_events, tree=tree)
+        app.stdout.write(render(graph))
         return ExitCode.OK
 
     if watch:
         graph = None
-        first = True
-        # On a terminal each change replaces the screen; in a pipe frames follow each other.
         redraw = not output and getattr(app.stdout, "isatty", lambda: False)()
-        for graph in service.watch_graph(cluster, name):
-            if redraw:
-                app.stdout.write("\033[H\033[2J")
-            elif not first and not output:
-                app.stdout.write("\n")
-            app.stdout.write(render(graph))
+        for index, graph in enumerate(service.watch_graph(cluster, name)):
+            app.stdout.write(printer.watch_frame(render(graph), first=index == 0, redraw=redraw, separate=not output))
             app.stdout.flush()
-            first = False
         return ExitCode.OK if graph is not None and graph.is_ready else ExitCode.DIFFERS
 
     graph = service.graph_status(cluster, name, events=show_events, tree=tree)

@@ -105,6 +105,18 @@ def get_document(graphs: Sequence[GraphStatus], *, single: bool, output: str) ->
     return to_json(document) if output == "json" else to_yaml(document)
 
 
+def get_output(graphs: Sequence[GraphStatus], *, output: Optional[str], now: datetime, single: bool,
+               all_namespaces: bool = False, no_headers: bool = False, color: bool = False) -> str:
+    """Format graphs for `get` in the chosen -o format (None or wide: the table)."""
+    if output in ("json", "yaml"):
+        return get_document(graphs, single=single, output=output)
+    if output == "name":
+        return get_names(graphs)
+    if not graphs:
+        return ""
+    return get_table(graphs, now=now, wide=output == "wide", all_namespaces=all_namespaces, no_headers=no_headers, color=color)
+
+
 # --- status -----------------------------------------------------------------------------
 
 
@@ -220,3 +232,24 @@ def status_text(graph: GraphStatus, *, now: datetime, tree: bool = False, events
 def status_document(graph: GraphStatus, output: str) -> str:
     document = graph.to_dict()
     return to_json(document) if output == "json" else to_yaml(document)
+
+
+def status_output(graph: GraphStatus, *, output: Optional[str], now: datetime, tree: bool = False,
+                  events: bool = False, color: bool = False) -> str:
+    """Format one graph for `status` in the chosen -o format (None: the text view)."""
+    if output:
+        return status_document(graph, output)
+    return status_text(graph, now=now, tree=tree, events=events, color=color)
+
+
+CLEAR_SCREEN = "\033[H\033[2J"
+
+
+def watch_frame(text: str, *, first: bool, redraw: bool, separate: bool) -> str:
+    """Return one frame of `status -w`: on a terminal it replaces the screen, in a pipe
+    frames follow each other, separated by a blank line when ``separate``."""
+    if redraw:
+        return CLEAR_SCREEN + text
+    if not first and separate:
+        return "\n" + text
+    return text
