@@ -55,7 +55,7 @@ class InputError(DynamoError):
 class ValidationError(InputError):
     """One or more schema or operator-rule violations in a DGD document.
 
-    ``problems`` holds one line per violation, each naming the file, the document,
+    ``problems`` contains one line per violation, each naming the file, the document,
     the field path and the fix, so that several problems are reported together.
     """
 
@@ -67,7 +67,7 @@ class ValidationError(InputError):
 
 
 class ClusterError(DynamoError):
-    """The API server could not be reached or answered with an error.
+    """The API server could not be reached or responded with an error.
 
     ``status`` is the HTTP status when there was a response (0 for transport
     failures); ``reason`` is the Kubernetes Status reason, e.g. ``Forbidden``.

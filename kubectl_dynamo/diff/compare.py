@@ -3,8 +3,8 @@
 The comparison runs on normalised objects (see ``normalize``). Lists keyed by
 ``name`` (containers, env, volumes, ports) are compared item by item by name, so
 an added variable is one change wherever it sits. Other lists (args, command,
-tolerations) are compared whole. deepdiff does the walking; nothing outside this
-module sees its result types.
+tolerations) are compared whole. deepdiff walks the objects, and no code outside
+this module uses its result types.
 """
 
 from __future__ import annotations
@@ -110,7 +110,7 @@ def compare(
     """Normalise both versions of an object and list what differs.
 
     Either side may be None (the object is created or deleted). ``old_is_live``
-    tells that ``old`` was read from a cluster, so that labels and annotations
+    means that ``old`` was read from a cluster, so that labels and annotations
     other controllers added there do not count as changes.
     """
     old_view = normalize(old) if old is not None else None

@@ -92,7 +92,7 @@ def diff_files(request: DiffRequest, cluster) -> DiffReport:
         except NotFoundError:
             live = None
         except ClusterError as exc:
-            if exc.status == 0:  # no answer at all: every other request would fail the same way
+            if exc.status == 0:  # no response at all, so every other request would fail the same way
                 raise
             _fail(graph_entry, exc, f"cannot read the live graph: {exc}")
         # Fields another manager owns survive the apply, so the children are rendered with them.

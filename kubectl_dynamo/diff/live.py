@@ -85,7 +85,7 @@ def _list(cluster, kind: ResourceKind, selector: Optional[str], required: bool, 
         # A kind the cluster does not serve has no live objects; that only matters when it was rendered.
         if exc.status == 404 and not required:
             return [], None
-        if exc.status == 0:  # no answer at all, so nothing else can be compared either
+        if exc.status == 0:  # no response at all, so nothing else can be compared either
             raise
         if exc.status == 404:
             served = ClusterError(f"the cluster does not serve {kind.resource} (is its CRD installed?)", status=404, reason="NotFound")

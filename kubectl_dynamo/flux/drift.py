@@ -267,7 +267,7 @@ def _get_graph(cluster, name: str, namespace: str) -> Object:
         return cluster.get(kinds.DGD, name, namespace)
     except NotFoundError as exc:
         if kind_not_served(exc):
-            raise  # the DGD CRD is not installed: the cluster layer's message says so
+            raise  # the DGD CRD is not installed: the cluster layer's message names it
         raise graph_not_found(name, namespace) from None
 
 
@@ -379,7 +379,7 @@ def _value_at(obj: Any, path: Tuple[str, ...]) -> Any:
 
 
 def _explain_type_changes(render_error: str, changes: List[flux_build.TypeChange]) -> str:
-    """Where substitution changed a field's type, replace the renderer's advice with the substitution's."""
+    """Replace the renderer's advice with the substitution's for fields whose type substitution changed."""
     if not render_error or not changes:
         return render_error
     lines = render_error.split("\n")

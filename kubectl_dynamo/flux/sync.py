@@ -52,7 +52,7 @@ SOURCE_NOT_READY = "SourceNotReady"
 NOT_MANAGED = "NotManaged"
 VERDICTS = (SYNCED, PENDING, FAILING, SUSPENDED, SOURCE_NOT_READY, NOT_MANAGED)
 
-#: Where ``flux bootstrap`` puts the Kustomizations; searched for every graph without Flux labels.
+#: The namespace where ``flux bootstrap`` creates the Kustomizations, searched for every graph without Flux labels.
 FLUX_NAMESPACE = "flux-system"
 
 _SOURCE_KINDS = {

@@ -1,4 +1,4 @@
-"""Which pods and containers of a graph to read: pure functions over pod objects.
+"""Selection of the pods and containers of a graph to read: pure functions over pod objects.
 
 The Dynamo 0.8.0 operator labels every pod of a graph, in both of its modes:
 
@@ -146,7 +146,7 @@ def pod_selected(pod: Object, request: LogsRequest, services: Mapping[str, Graph
 
 @dataclass(frozen=True)
 class StreamKey:
-    """One log stream: a container of one pod instance (the uid tells replaced pods apart)."""
+    """One log stream: a container of one pod instance (the uid distinguishes replaced pods)."""
 
     namespace: str
     pod: str

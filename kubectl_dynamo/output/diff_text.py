@@ -111,7 +111,7 @@ def _count(pods: Any) -> str:
 
 
 def format_no_differences(report: DiffReport) -> str:
-    """Return the line that says nothing differs, with the number of objects compared."""
+    """Return the line reporting that nothing differs, with the number of objects compared."""
     return f"No differences ({len(report.objects)} objects compared)."
 
 

@@ -51,7 +51,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, no_headers: 
     if not cells and no_headers:
         return ""
     # tabulate widens every column by MIN_PADDING beyond its widest cell, and strips
-    # leading spaces (which tree prefixes need) unless told not to; kubectl does neither.
+    # leading spaces (which tree prefixes need) unless disabled, and kubectl does neither.
     saved = tabulate_module.MIN_PADDING
     tabulate_module.MIN_PADDING = 0
     try:

@@ -31,8 +31,8 @@ class RenderOptions:
     # "all" renders both operator stages; "dcd" stops after the first (DGD -> DCDs).
     stage: str = "all"
     # The end of the sentence that rejects a multinode service with neither Grove nor LWS
-    # enabled, after "N nodes need Grove, or LeaderWorkerSet with Volcano,"; each command
-    # says what the user can do. None gives the operator's error.
+    # enabled, after "N nodes need Grove, or LeaderWorkerSet with Volcano,". Each command
+    # fills in what the user can do; None gives the operator's error.
     no_orchestrator_advice: Optional[str] = None
 
 

@@ -68,7 +68,7 @@ def read_state(cluster, namespace: str, name: str, events: Events) -> LiveState:
         dgd = cluster.get(DGD, name, namespace)
     except NotFoundError as exc:
         if kind_not_served(exc):
-            raise  # the DGD CRD is not installed: the cluster layer's message says so
+            raise  # the DGD CRD is not installed: the cluster layer's message names it
         raise graph_not_found(name, namespace) from None
     dgd.setdefault("metadata", {}).setdefault("namespace", namespace)
 

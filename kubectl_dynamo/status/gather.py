@@ -108,7 +108,7 @@ def get_graph(cluster, namespace: str, name: str) -> Object:
         return cluster.get(kinds.DGD, name, namespace)
     except NotFoundError as exc:
         if kind_not_served(exc):
-            raise  # the DGD CRD is not installed: the cluster layer's message says so
+            raise  # the DGD CRD is not installed: the cluster layer's message names it
         raise graph_not_found(name, namespace) from exc
 
 

@@ -315,7 +315,7 @@ def test_live_leader_worker_sets_enable_lws(tmp_path, dynamo_cli):
     from kubectl_dynamo.api.kinds import ALL_KINDS
     from tests.fakeapi import FakeApiServer
 
-    # LeaderWorkerSet is served but Volcano is not, so discovery alone would say no LWS.
+    # LeaderWorkerSet is served but Volcano is not, so discovery alone would report no LWS.
     served = [kind for kind in ALL_KINDS if kind.group not in ("grove.io", "scheduling.volcano.sh", "scheduling.run.ai")]
     server = FakeApiServer(tmp_path / "lws-no-volcano", kinds=served).start()
     leader_worker_set = {

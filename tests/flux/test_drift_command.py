@@ -500,7 +500,8 @@ def test_quoted_variable_value_stays_a_string(api_server, live_cli, repo):
     _seed_gpu_variable(api_server, repo, '"1"')
     result = live_cli(["drift", "llm-gpus", "-n", "dynamo", "--source", str(repo.path), "-o", "json"])
     graph = json.loads(result.stdout)["graphs"][0]
-    assert graph["drift"] == [] and graph["typeChanges"] == []
+    assert graph["drift"] == []
+    assert graph["typeChanges"] == []
     assert graph["pending"]["renderError"] == ""
     assert graph["pending"]["changes"] == [{"op": "change", "path": "spec.services.VllmWorker.extraPodSpec.mainContainer.image",
                                             "old": "repo/vllm:v1", "new": "repo/vllm:v2"}]

@@ -1,9 +1,9 @@
 """The DGD stage against the operator's golden vectors (graph_test.go and the DGD and
 DCD controller tests of Dynamo 0.8.0), loaded as data from tests/data/golden.
 
-The vectors hold in-memory Go structs: no apiVersion, kind, ownerReferences or hash
-annotations, and empty strings and empty maps that JSON leaves out (their notes say
-so). ``go_encode`` with the DCD field table turns an expected spec into the JSON the
+The vectors contain in-memory Go structs: no apiVersion, kind, ownerReferences or hash
+annotations, and empty strings and empty maps that JSON leaves out (as their notes
+state). ``go_encode`` with the DCD field table turns an expected spec into the JSON the
 operator sends, so both sides are compared in that form.
 """
 

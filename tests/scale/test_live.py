@@ -617,7 +617,7 @@ def test_lost_connection_before_write_retried(seeded, live_cli):
 
 
 def test_lost_response_after_write_not_repeated(seeded, live_cli):
-    # The server applies the patch, then the connection drops in the middle of the answer.
+    # The server applies the patch, then the connection drops in the middle of the response.
     seeded.drop_connection("PATCH", DGD_PATH, after_bytes=20)
     result = live_cli(["scale", "demo", "VllmWorker=2", "-v"])
     assert result.exit_code == 0, result.stderr

@@ -80,7 +80,7 @@ def component_name(dgd_name: str, service_name: str) -> str:
 
 
 def dynamo_namespace(dgd_namespace: str, dgd_name: str, service: Mapping[str, Any]) -> str:
-    """The runtime namespace of a service: ``dynamo`` when global, else ``<namespace>-<dgd>``.
+    """Return the runtime namespace of a service: ``dynamo`` when global, else ``<namespace>-<dgd>``.
 
     No character is replaced (graph.go, Dynamo 0.8.0): a ``.`` in the DGD name stays.
     A ``dynamoNamespace`` written in the service is ignored.
@@ -91,7 +91,7 @@ def dynamo_namespace(dgd_namespace: str, dgd_name: str, service: Mapping[str, An
 
 
 def component_labels(dgd_name: str, service_name: str, dyn_namespace: str) -> Dict[str, str]:
-    """The three labels the DGD stage puts on a DCD (metadata and spec alike)."""
+    """Return the three labels the DGD stage puts on a DCD (metadata and spec alike)."""
     return {
         LABEL_COMPONENT: service_name,
         LABEL_NAMESPACE: dyn_namespace,
@@ -100,7 +100,7 @@ def component_labels(dgd_name: str, service_name: str, dyn_namespace: str) -> Di
 
 
 def model_hash(model_name: str) -> str:
-    """The first 8 hex digits of sha256(model name), used in labels and Service names."""
+    """Return the first 8 hex digits of sha256(model name), used in labels and Service names."""
     return hashlib.sha256(model_name.encode("utf-8")).hexdigest()[:8]
 
 
@@ -113,7 +113,7 @@ def discovery_service_account(dgd_name: str) -> str:
 
 
 def effective_discovery_backend(annotations: Optional[Mapping[str, Any]], flag_value: str) -> str:
-    """The discovery backend of a DGD or DCD: the annotation when the key exists, else the flag."""
+    """Return the discovery backend of a DGD or DCD: the annotation when the key exists, else the flag."""
     if annotations and ANNOTATION_DISCOVERY_BACKEND in annotations:
         return str(annotations[ANNOTATION_DISCOVERY_BACKEND] or "")
     return flag_value
@@ -124,7 +124,7 @@ def k8s_discovery_enabled(annotations: Optional[Mapping[str, Any]], flag_value: 
 
 
 def grove_enabled_for(dgd: Mapping[str, Any]) -> bool:
-    """False only when the DGD annotation ``nvidia.com/enable-grove`` lower-cases to ``false``."""
+    """Return False only when the DGD annotation ``nvidia.com/enable-grove`` lower-cases to ``false``."""
     annotations = (dgd.get("metadata") or {}).get("annotations") or {}
     return str(annotations.get(ANNOTATION_ENABLE_GROVE, "")).lower() != "false"
 
@@ -137,7 +137,7 @@ def number_of_nodes(service: Mapping[str, Any]) -> int:
 
 
 def owner_reference(api_version: str, kind: str, name: str, uid: Optional[str] = None) -> Dict[str, Any]:
-    """A controller ownerReference; ``uid`` is only known for live objects."""
+    """Return a controller ownerReference. Only live objects have a known ``uid``."""
     ref: Dict[str, Any] = {"apiVersion": api_version, "kind": kind, "name": name}
     if uid:
         ref["uid"] = uid
